@@ -1,0 +1,3 @@
+from twin_server.cli import main
+
+raise SystemExit(main())

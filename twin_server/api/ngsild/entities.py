@@ -1,0 +1,156 @@
+"""/entities and /entities/{id}: create, retrieve, query, replace, merge, delete."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from twin_server.api.ngsild import params as p
+from twin_server.api.ngsild.context import services
+from twin_server.api.ngsild.render import feature, render_entity
+from twin_server.api.ngsild.request import (
+    GEOJSON,
+    JSON,
+    JSONLD,
+    MERGE_PATCH,
+    NgsiRequest,
+    negotiate,
+    ngsi_request,
+)
+from twin_server.api.ngsild.responses import body_response, no_content
+from twin_server.core import ingest, operations
+from twin_server.core.types import Entity
+from twin_server.errors import BadRequestData, NotFound
+
+ENTITIES = "/ngsi-ld/v1/entities/"
+_OFFERED = (JSON, JSONLD, GEOJSON)
+
+
+async def read_request(request: Request, allowed: tuple[str, ...]) -> NgsiRequest:
+    s = services(request)
+    return await ngsi_request(
+        request, resolver=s.resolver, allowed=allowed, max_body=s.settings.max_body_bytes
+    )
+
+
+async def write_request(
+    request: Request, allowed: tuple[str, ...] = (), *, merge_patch: bool = False
+) -> NgsiRequest:
+    s = services(request)
+    types = (JSON, JSONLD, MERGE_PATCH) if merge_patch else (JSON, JSONLD)
+    return await ngsi_request(
+        request,
+        resolver=s.resolver,
+        allowed=allowed,
+        body=True,
+        max_body=s.settings.max_body_bytes,
+        content_types=types,
+    )
+
+
+async def create_entity(request: Request) -> Response:
+    nreq = await write_request(request, ("local",))
+    entity = ingest.entity_from_payload(nreq.body, nreq.terms)
+    await services(request).graph.write(nreq.tenant, entity["id"], operations.create(entity))
+    location = ENTITIES + quote(entity["id"], safe=":")
+    return Response(status_code=201, headers=_tenant_header(nreq, Location=location))
+
+
+async def retrieve_entity(request: Request) -> Response:
+    media = negotiate(request, _OFFERED)
+    nreq = await read_request(request, (*p.VIEW_PARAMS, "type", "datasetId"))
+    entity = await services(request).graph.retrieve(nreq.tenant, request.path_params["id"])
+    _check_type(entity, nreq)
+    view = p.view(nreq.params, nreq.terms)
+    if media == GEOJSON:
+        geometry = nreq.terms.expand(nreq.params.get("geometryProperty") or "location")
+        return body_response(nreq, feature(entity, view, geometry), media=GEOJSON)
+    return body_response(nreq, render_entity(entity, view), media=media)
+
+
+async def query_entities(request: Request) -> Response:
+    media = negotiate(request, _OFFERED)
+    nreq = await read_request(request, (*p.VIEW_PARAMS, *p.QUERY_PARAMS, "datasetId"))
+    params = nreq.params
+    if not any(
+        params.get(k) is not None
+        for k in ("id", "idPattern", "type", "attrs", "q", "georel", "scopeQ")
+    ):
+        raise BadRequestData(
+            "a query needs at least one of id, idPattern, type, attrs, q, georel or scopeQ"
+        )
+    s = services(request)
+    query = p.entity_query(params, nreq.terms)
+    view = p.view(params, nreq.terms)
+    limit, offset, count = p.paging(params, s.settings)
+    page = await s.graph.query(nreq.tenant, query, limit=limit, offset=offset, count=count)
+    headers = {"NGSILD-Results-Count": str(page.total)} if count else {}
+    if media == GEOJSON:
+        geometry = nreq.terms.expand(params.get("geometryProperty") or "location")
+        collection = {
+            "type": "FeatureCollection",
+            "features": [feature(e, view, geometry) for e in page.entities],
+        }
+        return body_response(nreq, collection, media=GEOJSON, headers=headers)
+    body = [render_entity(e, view) for e in page.entities]
+    return body_response(nreq, body, media=media, headers=headers)
+
+
+async def replace_entity(request: Request) -> Response:
+    nreq = await write_request(request)
+    entity_id = request.path_params["id"]
+    payload = nreq.body
+    if isinstance(payload, dict):
+        _check_body_id(payload, entity_id)
+        payload = {**payload, "id": entity_id}
+    entity = ingest.entity_from_payload(payload, nreq.terms)
+    await services(request).graph.write(nreq.tenant, entity_id, operations.replace(entity))
+    return no_content(nreq)
+
+
+async def merge_entity(request: Request) -> Response:
+    nreq = await write_request(
+        request, ("options", "format", "observedAt", "lang"), merge_patch=True
+    )
+    entity_id = request.path_params["id"]
+    payload = nreq.body
+    if isinstance(payload, dict):
+        _check_body_id(payload, entity_id)
+        payload = {**payload, "id": entity_id}
+    fragment = ingest.entity_from_payload(payload, nreq.terms, require_id=False, allow_null=True)
+    fragment["id"] = entity_id
+    await services(request).graph.write(nreq.tenant, entity_id, operations.merge(fragment))
+    return no_content(nreq)
+
+
+async def delete_entity(request: Request) -> Response:
+    nreq = await read_request(request, ("type", "local"))
+    entity_id = request.path_params["id"]
+    graph = services(request).graph
+    if nreq.params.get("type") is not None:
+        _check_type(await graph.retrieve(nreq.tenant, entity_id), nreq)
+    await graph.check_tenant(nreq.tenant)
+    await graph.write(nreq.tenant, entity_id, operations.delete(entity_id))
+    return no_content(nreq)
+
+
+def _check_type(entity: Entity, nreq: NgsiRequest) -> None:
+    """``?type=`` on a single-entity request: the entity must have that type."""
+    wanted = nreq.params.get("type")
+    if wanted is not None:
+        expanded = ingest.entity_types(wanted, nreq.terms)[0]
+        if expanded not in entity["type"]:
+            raise NotFound(f"entity {entity['id']} is not of type {wanted}")
+
+
+def _check_body_id(payload: dict[str, object], entity_id: str) -> None:
+    if "id" in payload and payload["id"] != entity_id:
+        raise BadRequestData(f"the body's id {payload['id']!r} differs from the URL's {entity_id}")
+
+
+def _tenant_header(nreq: NgsiRequest, **headers: str) -> dict[str, str]:
+    if nreq.tenant:
+        headers["NGSILD-Tenant"] = nreq.tenant
+    return headers

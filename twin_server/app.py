@@ -1,0 +1,82 @@
+"""The FastAPI application factory: builds the services once (lifespan) and mounts the APIs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from twin_server import __version__
+from twin_server.api.metrics import Metrics, MetricsMiddleware
+from twin_server.api.ngsild.context import Services
+from twin_server.api.ngsild.contexts import hosted_id
+from twin_server.api.ngsild.routes import ROUTES
+from twin_server.bus import open_bus
+from twin_server.config import Settings
+from twin_server.core.service import TwinGraph
+from twin_server.jsonld.resolver import ContextResolver
+from twin_server.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings.resolved_store_url, synchronous=settings.sqlite_synchronous)
+        await store.open()
+        bus = open_bus("memory://")
+        resolver = ContextResolver(
+            fetch_timeout=settings.context_fetch_timeout,
+            max_bytes=settings.context_max_bytes,
+            cache_size=settings.context_cache_size,
+            hosted=_hosted_lookup(store),
+        )
+        app.state.services = Services(settings, TwinGraph(store, bus), resolver)
+        log.info("twin server ready: store %s", store.url)
+        try:
+            yield
+        finally:
+            await resolver.aclose()
+            await bus.aclose()
+            await store.close()
+
+    app = FastAPI(title="Twin Server", version=__version__, lifespan=lifespan)
+    app.router.routes.extend(ROUTES)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_api_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/health", _health, methods=["GET"], tags=["operations"])
+    return app
+
+
+async def _health(request: Request) -> Response:
+    """Readiness: 200 once the store is open and answering."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    try:
+        await services.graph.store.tenant_exists("")
+    except Exception as exc:  # the store is the one dependency of readiness
+        return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+    return JSONResponse(
+        {"status": "ok", "version": __version__, "store": services.graph.store.url.split(":", 1)[0]}
+    )
+
+
+def _hosted_lookup(store: Store) -> Any:
+    async def lookup(url: str) -> Any:
+        context_id = hosted_id(url)
+        if context_id is None:
+            return None
+        found = await store.get_context(context_id)
+        return found[1] if found else None
+
+    return lookup

@@ -1,0 +1,31 @@
+"""The event bus contract: publish committed change events, subscribe to them in commit order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from twin_server.core.events import ChangeEvent
+
+
+class Subscription(Protocol):
+    """A subscriber's view of the bus: events in publish order, until closed."""
+
+    overflowed: int
+    """Events this subscriber missed because it fell too far behind (counted, and logged)."""
+
+    def __aiter__(self) -> AsyncIterator[ChangeEvent]: ...
+
+    async def get(self) -> ChangeEvent: ...
+
+    def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    def publish(self, event: ChangeEvent) -> None:
+        """Hand an event to every subscriber without waiting for any of them."""
+
+    def subscribe(self, *, max_pending: int = 10_000) -> Subscription:
+        """A new subscription; it sees events published from now on."""
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,59 @@
+"""The in-process event bus: a bounded queue per subscriber; publishing never waits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from twin_server.core.events import ChangeEvent
+
+log = logging.getLogger(__name__)
+
+
+class MemorySubscription:
+    def __init__(self, bus: MemoryBus, max_pending: int) -> None:
+        self._bus = bus
+        self._queue: asyncio.Queue[ChangeEvent] = asyncio.Queue(max_pending)
+        self.overflowed = 0
+
+    def offer(self, event: ChangeEvent) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed += 1
+            if self.overflowed == 1 or self.overflowed % 1000 == 0:
+                log.warning("event subscriber is behind: %d events dropped", self.overflowed)
+
+    async def get(self) -> ChangeEvent:
+        return await self._queue.get()
+
+    async def __aiter__(self) -> AsyncIterator[ChangeEvent]:
+        while True:
+            yield await self._queue.get()
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+
+class MemoryBus:
+    def __init__(self) -> None:
+        self._subscribers: list[MemorySubscription] = []
+        self.published = 0
+
+    def publish(self, event: ChangeEvent) -> None:
+        self.published += 1
+        for subscriber in self._subscribers:
+            subscriber.offer(event)
+
+    def subscribe(self, *, max_pending: int = 10_000) -> MemorySubscription:
+        subscription = MemorySubscription(self, max_pending)
+        self._subscribers.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: MemorySubscription) -> None:
+        if subscription in self._subscribers:
+            self._subscribers.remove(subscription)
+
+    async def aclose(self) -> None:
+        self._subscribers.clear()

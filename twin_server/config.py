@@ -1,0 +1,70 @@
+"""All configuration, in one pydantic-settings class read from ``TWIN_*`` environment variables.
+
+Every field is documented in README.md; ``tests/test_config.py`` checks that it stays so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class Settings(BaseSettings):
+    """The server's settings. Unknown ``TWIN_*`` variables are ignored; bad values are errors."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(1026, ge=0, le=65535, description="HTTP port (1026, as NGSI-LD brokers use).")
+    data_dir: Path = Field(Path("data"), description="Directory for the embedded store's files.")
+    store_url: str = Field(
+        "",
+        description="Store backend URL: sqlite:///path/file.db or memory://. "
+        "Empty means sqlite:///<data_dir>/twins.db.",
+    )
+    log_level: LogLevel = Field("info", description="Log level of the server.")
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, gt=0, description="Largest accepted request body; larger gets 413."
+    )
+    context_fetch_timeout: float = Field(
+        3.0, gt=0, le=60, description="Seconds to wait for a remote user @context."
+    )
+    context_max_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest remote @context document accepted."
+    )
+    context_cache_size: int = Field(
+        512, gt=0, description="How many processed @contexts are kept in memory."
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL",
+        description="SQLite synchronous mode. FULL fsyncs every group commit (survives power "
+        "loss); NORMAL survives a killed process but not a power cut.",
+    )
+    max_batch_entities: int = Field(
+        1000, gt=0, description="Most entities accepted in one batch operation request."
+    )
+    default_limit: int = Field(20, gt=0, description="Page size of queries without ?limit.")
+    max_limit: int = Field(1000, gt=0, description="Largest ?limit a query accepts.")
+
+    @field_validator("store_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:///", "memory://")):
+            raise ValueError("store_url must start with sqlite:/// or memory://")
+        return value
+
+    @model_validator(mode="after")
+    def _limits_consistent(self) -> Settings:
+        if self.default_limit > self.max_limit:
+            raise ValueError("default_limit must not exceed max_limit")
+        return self
+
+    @property
+    def resolved_store_url(self) -> str:
+        """The store URL, with the default SQLite file under ``data_dir`` filled in."""
+        return self.store_url or f"sqlite:///{self.data_dir / 'twins.db'}"

@@ -1,0 +1,1 @@
+"""The twin graph core: entity model, the one writer, change events. No web or protocol code."""

@@ -1,0 +1,83 @@
+"""Change events: one per committed change to an entity, a sealed family of frozen dataclasses.
+
+Every consumer (NGSI-LD notifications, GraphQL subscriptions, inference, history, the Redis
+bridge) reads the same events. ``before`` / ``after`` are the entity as it was and is (expanded
+form; treat as read-only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+Origin = Literal["api", "adapter", "inference", "rule", "system"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeChange:
+    """One attribute that changed: its instances before and after (empty: absent)."""
+
+    name: str
+    old: tuple[Mapping[str, Any], ...]
+    new: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    name: ClassVar[str] = "entity.changed"
+
+    tenant: str
+    entity_id: str
+    types: tuple[str, ...]
+    changes: tuple[AttributeChange, ...]
+    origin: Origin
+    at: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityCreated(ChangeEvent):
+    name: ClassVar[str] = "entity.created"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityUpdated(ChangeEvent):
+    name: ClassVar[str] = "entity.updated"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityDeleted(ChangeEvent):
+    name: ClassVar[str] = "entity.deleted"
+
+
+def event_for(
+    *,
+    tenant: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    origin: Origin,
+    at: str,
+) -> ChangeEvent:
+    """The event describing the change from ``before`` to ``after`` (one of them may be None)."""
+    entity = after if after is not None else before
+    assert entity is not None
+    old_attrs = before["attrs"] if before is not None else {}
+    new_attrs = after["attrs"] if after is not None else {}
+    changes = tuple(
+        AttributeChange(name, tuple(old_attrs.get(name, ())), tuple(new_attrs.get(name, ())))
+        for name in dict.fromkeys([*old_attrs, *new_attrs])
+        if old_attrs.get(name) != new_attrs.get(name)
+    )
+    cls = EntityCreated if before is None else EntityDeleted if after is None else EntityUpdated
+    return cls(
+        tenant=tenant,
+        entity_id=entity["id"],
+        types=tuple(entity["type"]),
+        changes=changes,
+        origin=origin,
+        at=at,
+        before=before,
+        after=after,
+    )

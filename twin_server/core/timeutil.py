@@ -1,0 +1,18 @@
+"""Timestamps: the one format the server writes, and validation of the ones clients send."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now_iso() -> str:
+    """The current time as NGSI-LD writes system timestamps (UTC, microseconds, ``Z``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse an ISO 8601 date-time; naive times are taken as UTC. Raises ValueError."""
+    if not isinstance(text, str) or "T" not in text:
+        raise ValueError(f"{text!r} is not an ISO 8601 date-time")
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,92 @@
+"""The store contract. Every backend passes ``tests/store/test_contract.py``.
+
+Writes go through ``apply``: a list of (entity id, operation) pairs run atomically per entity
+against the entity's current state, all committed together; the call returns once they are
+durable. An operation that raises TwinError writes nothing for its entity and is reported in its
+slot of the result; the others still happen (that is what batch operations need).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from twin_server.core.operations import Operation, Outcome
+from twin_server.core.types import Entity
+
+DEFAULT_TENANT = ""
+"""The tenant of requests without an NGSILD-Tenant header; it always exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A committed (or no-op) operation: the entity before and after, and the outcome."""
+
+    before: Entity | None
+    after: Entity | None
+    outcome: Outcome
+    at: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeStat:
+    """What discovery reports of one attribute name in one tenant."""
+
+    name: str
+    kinds: frozenset[str]
+    types: frozenset[str]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Index-level narrowing of a query; the core's matcher decides the rest."""
+
+    ids: frozenset[str] | None = None
+    types: frozenset[str] | None = None
+    """Entities with at least one of these types."""
+    attrs: frozenset[str] | None = None
+    """Entities with at least one of these attributes."""
+
+
+class Store(Protocol):
+    url: str
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def get(self, tenant: str, entity_id: str) -> Entity | None: ...
+
+    async def apply(
+        self, tenant: str, operations: Sequence[tuple[str, Operation]]
+    ) -> list[Applied | Exception]: ...
+
+    def scan(self, tenant: str, candidates: Candidates) -> AsyncIterator[list[Entity]]:
+        """Candidate entities in a stable order (creation order), in chunks."""
+        ...
+
+    async def tenant_exists(self, tenant: str) -> bool: ...
+
+    async def tenants(self) -> list[str]: ...
+
+    async def type_counts(self, tenant: str) -> dict[str, int]: ...
+
+    async def attribute_stats(self, tenant: str) -> list[AttributeStat]: ...
+
+    async def put_context(self, context_id: str, kind: str, document: Any) -> None: ...
+
+    async def get_context(self, context_id: str) -> tuple[str, Any, str] | None:
+        """(kind, document, createdAt) of a stored @context, or None."""
+        ...
+
+    async def list_contexts(self) -> list[tuple[str, str, str]]:
+        """(id, kind, createdAt) of every stored @context."""
+        ...
+
+    async def delete_context(self, context_id: str) -> bool: ...

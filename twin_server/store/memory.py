@@ -1,0 +1,105 @@
+"""The in-memory store: the reference behaviour of the contract, nothing survives a restart."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from twin_server.core.operations import Operation
+from twin_server.core.timeutil import now_iso
+from twin_server.core.types import Entity
+from twin_server.errors import TwinError
+from twin_server.store.base import DEFAULT_TENANT, Applied, AttributeStat, Candidates
+
+_CHUNK = 500
+
+
+class MemoryStore:
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._entities: dict[str, dict[str, Entity]] = {DEFAULT_TENANT: {}}
+        self._contexts: dict[str, tuple[str, Any, str]] = {}
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def get(self, tenant: str, entity_id: str) -> Entity | None:
+        found = self._entities.get(tenant, {}).get(entity_id)
+        return copy.deepcopy(found) if found is not None else None
+
+    async def apply(
+        self, tenant: str, operations: Sequence[tuple[str, Operation]]
+    ) -> list[Applied | Exception]:
+        table = self._entities.setdefault(tenant, {})
+        results: list[Applied | Exception] = []
+        for entity_id, operation in operations:
+            before = table.get(entity_id)
+            now = now_iso()
+            try:
+                outcome = operation(copy.deepcopy(before) if before else None, now)
+            except TwinError as exc:
+                results.append(exc)
+                continue
+            after = outcome.entity
+            if after is None:
+                table.pop(entity_id, None)
+            elif after != before:
+                table[entity_id] = copy.deepcopy(after)
+            results.append(Applied(before, after, outcome, now))
+        return results
+
+    async def scan(self, tenant: str, candidates: Candidates) -> AsyncIterator[list[Entity]]:
+        table = self._entities.get(tenant, {})
+        chunk: list[Entity] = []
+        for entity in list(table.values()):
+            if candidates.ids is not None and entity["id"] not in candidates.ids:
+                continue
+            if candidates.types is not None and candidates.types.isdisjoint(entity["type"]):
+                continue
+            if candidates.attrs is not None and candidates.attrs.isdisjoint(entity["attrs"]):
+                continue
+            chunk.append(copy.deepcopy(entity))
+            if len(chunk) >= _CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        return tenant in self._entities
+
+    async def tenants(self) -> list[str]:
+        return sorted(t for t in self._entities if t != DEFAULT_TENANT)
+
+    async def type_counts(self, tenant: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entity in self._entities.get(tenant, {}).values():
+            for t in entity["type"]:
+                counts[t] = counts.get(t, 0) + 1
+        return counts
+
+    async def attribute_stats(self, tenant: str) -> list[AttributeStat]:
+        seen: dict[str, tuple[set[str], set[str], int]] = {}
+        for entity in self._entities.get(tenant, {}).values():
+            for name, instances in entity["attrs"].items():
+                kinds, types, count = seen.get(name, (set(), set(), 0))
+                kinds.update(i["type"] for i in instances)
+                types.update(entity["type"])
+                seen[name] = (kinds, types, count + 1)
+        return [AttributeStat(n, frozenset(k), frozenset(t), c) for n, (k, t, c) in seen.items()]
+
+    async def put_context(self, context_id: str, kind: str, document: Any) -> None:
+        self._contexts[context_id] = (kind, copy.deepcopy(document), now_iso())
+
+    async def get_context(self, context_id: str) -> tuple[str, Any, str] | None:
+        return self._contexts.get(context_id)
+
+    async def list_contexts(self) -> list[tuple[str, str, str]]:
+        return [(cid, kind, at) for cid, (kind, _, at) in self._contexts.items()]
+
+    async def delete_context(self, context_id: str) -> bool:
+        return self._contexts.pop(context_id, None) is not None

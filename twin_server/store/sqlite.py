@@ -1,0 +1,342 @@
+"""The embedded store: one SQLite file in WAL mode, durable when a write returns.
+
+Writes: one writer thread takes every queued write, runs the operations inside one transaction
+against the current rows and commits once for all of them (group commit), then answers each
+caller. Under load, one fsync serves many writes; a write is acknowledged only after its commit.
+
+Reads: a separate connection on the event loop's thread (WAL readers never wait for the writer).
+
+Indexes: ``entity_types`` (tenant, type) and ``entity_attrs`` (tenant, attribute) point at
+entity rows, so lookups by id, type or attribute do not scan the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from twin_server.core.operations import Operation
+from twin_server.core.timeutil import now_iso
+from twin_server.core.types import Entity
+from twin_server.errors import StoreUnavailable, TwinError
+from twin_server.store.base import DEFAULT_TENANT, Applied, AttributeStat, Candidates
+from twin_server.store.indexing import index_terms
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entities (
+    eid INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc BLOB NOT NULL,
+    UNIQUE (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS entity_types (
+    tenant TEXT NOT NULL, type TEXT NOT NULL, eid INTEGER NOT NULL,
+    PRIMARY KEY (tenant, type, eid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entity_attrs (
+    tenant TEXT NOT NULL, attr TEXT NOT NULL, eid INTEGER NOT NULL, kinds TEXT NOT NULL,
+    PRIMARY KEY (tenant, attr, eid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contexts (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, doc BLOB NOT NULL, created_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+_CHUNK = 500
+_MAX_GROUP = 512
+
+
+@dataclass(slots=True)
+class _Job:
+    tenant: str
+    operations: Sequence[tuple[str, Operation]]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    raw: Callable[[sqlite3.Connection], Any] | None = None
+    """A plain statement to run instead of entity operations."""
+    results: list[Applied | Exception] = field(default_factory=list)
+
+
+class SqliteStore:
+    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+        self.url = url
+        self.path = Path(url.removeprefix("sqlite:///"))
+        self._synchronous = synchronous
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._tenants: set[str] = {DEFAULT_TENANT}
+        self.commits = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer = self._connect()
+        writer.executescript(_SCHEMA)
+        self._tenants.update(r[0] for r in writer.execute("SELECT name FROM tenants"))
+        self._reader = self._connect()
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True
+        )
+        self._writer.start()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA cache_size=-65536")
+        return conn
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise StoreUnavailable("the store is not open")
+        return self._reader
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get(self, tenant: str, entity_id: str) -> Entity | None:
+        row = self._db.execute(
+            "SELECT doc FROM entities WHERE tenant=? AND id=?", (tenant, entity_id)
+        ).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    async def scan(self, tenant: str, candidates: Candidates) -> AsyncIterator[list[Entity]]:
+        sql, params = _candidate_sql(tenant, candidates)
+        last = -1
+        while True:
+            rows = self._db.execute(sql, (*params, last, _CHUNK)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [orjson.loads(r[1]) for r in rows]
+            if len(rows) < _CHUNK:
+                return
+            await asyncio.sleep(0)
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        return tenant in self._tenants
+
+    async def tenants(self) -> list[str]:
+        return sorted(t for t in self._tenants if t != DEFAULT_TENANT)
+
+    async def type_counts(self, tenant: str) -> dict[str, int]:
+        rows = self._db.execute(
+            "SELECT type, COUNT(*) FROM entity_types WHERE tenant=? GROUP BY type", (tenant,)
+        )
+        return dict(rows.fetchall())
+
+    async def attribute_stats(self, tenant: str) -> list[AttributeStat]:
+        rows = self._db.execute(
+            "SELECT a.attr, GROUP_CONCAT(DISTINCT a.kinds), GROUP_CONCAT(DISTINCT t.type),"
+            " COUNT(DISTINCT a.eid) FROM entity_attrs a JOIN entity_types t"
+            " ON t.tenant=a.tenant AND t.eid=a.eid WHERE a.tenant=? GROUP BY a.attr",
+            (tenant,),
+        ).fetchall()
+        return [
+            AttributeStat(name, frozenset(kinds.split(",")), frozenset(_split(types)), count)
+            for name, kinds, types, count in rows
+        ]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def apply(
+        self, tenant: str, operations: Sequence[tuple[str, Operation]]
+    ) -> list[Applied | Exception]:
+        if self._writer is None:
+            raise StoreUnavailable("the store is not open")
+        loop = asyncio.get_running_loop()
+        job = _Job(tenant, operations, loop, loop.create_future())
+        self._queue.put(job)
+        await job.future
+        return job.results
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            jobs = [first]
+            while len(jobs) < _MAX_GROUP:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                jobs.append(nxt)
+            self._commit_group(conn, jobs)
+        conn.close()
+
+    def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in jobs:
+                if job.raw is not None:
+                    job.raw(conn)
+                job.results = [self._run(conn, job.tenant, eid, op) for eid, op in job.operations]
+            conn.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as exc:
+            log.exception("commit failed; %d writes are refused", len(jobs))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in jobs:
+                job.results = [
+                    StoreUnavailable(f"the store could not commit: {exc}") for _ in job.operations
+                ]
+            self._tenants.intersection_update(_committed_tenants(conn))
+        for job in jobs:
+            job.loop.call_soon_threadsafe(_resolve, job.future, job.results)
+
+    def _run(
+        self, conn: sqlite3.Connection, tenant: str, entity_id: str, operation: Operation
+    ) -> Applied | Exception:
+        row = conn.execute(
+            "SELECT eid, doc FROM entities WHERE tenant=? AND id=?", (tenant, entity_id)
+        ).fetchone()
+        before: Entity | None = orjson.loads(row[1]) if row else None
+        now = now_iso()
+        try:
+            outcome = operation(orjson.loads(row[1]) if row else None, now)
+        except TwinError as exc:
+            return exc
+        except Exception as exc:  # a bug in an operation must not fail the others
+            log.exception("operation on %s failed", entity_id)
+            return exc
+        after = outcome.entity
+        if after != before:
+            self._write(conn, tenant, row[0] if row else None, before, after)
+        return Applied(before, after, outcome, now)
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        eid: int | None,
+        before: Entity | None,
+        after: Entity | None,
+    ) -> None:
+        if after is None:
+            assert eid is not None
+            conn.execute("DELETE FROM entities WHERE eid=?", (eid,))
+        elif eid is None:
+            if tenant not in self._tenants:
+                conn.execute("INSERT OR IGNORE INTO tenants VALUES (?)", (tenant,))
+                self._tenants.add(tenant)
+            eid = conn.execute(
+                "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
+                (tenant, after["id"], orjson.dumps(after)),
+            ).lastrowid
+        else:
+            conn.execute("UPDATE entities SET doc=? WHERE eid=?", (orjson.dumps(after), eid))
+        assert eid is not None
+        old_types, old_attrs = index_terms(before)
+        new_types, new_attrs = index_terms(after)
+        if old_types != new_types:
+            conn.execute("DELETE FROM entity_types WHERE tenant=? AND eid=?", (tenant, eid))
+            conn.executemany(
+                "INSERT INTO entity_types VALUES (?, ?, ?)", [(tenant, t, eid) for t in new_types]
+            )
+        if old_attrs != new_attrs:
+            conn.execute("DELETE FROM entity_attrs WHERE tenant=? AND eid=?", (tenant, eid))
+            conn.executemany(
+                "INSERT INTO entity_attrs VALUES (?, ?, ?, ?)",
+                [(tenant, a, eid, k) for a, k in new_attrs.items()],
+            )
+
+    # -- hosted @contexts --------------------------------------------------------------------
+
+    async def put_context(self, context_id: str, kind: str, document: Any) -> None:
+        await self._exec(
+            "INSERT OR REPLACE INTO contexts VALUES (?, ?, ?, ?)",
+            (context_id, kind, orjson.dumps(document), now_iso()),
+        )
+
+    async def get_context(self, context_id: str) -> tuple[str, Any, str] | None:
+        row = self._db.execute(
+            "SELECT kind, doc, created_at FROM contexts WHERE id=?", (context_id,)
+        ).fetchone()
+        return (row[0], orjson.loads(row[1]), row[2]) if row else None
+
+    async def list_contexts(self) -> list[tuple[str, str, str]]:
+        rows = self._db.execute("SELECT id, kind, created_at FROM contexts ORDER BY created_at")
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def delete_context(self, context_id: str) -> bool:
+        existed = await self.get_context(context_id) is not None
+        await self._exec("DELETE FROM contexts WHERE id=?", (context_id,))
+        return existed
+
+    async def _exec(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run one statement through the writer thread, committed like every write."""
+        if self._writer is None:
+            raise StoreUnavailable("the store is not open")
+        loop = asyncio.get_running_loop()
+        job = _Job("", (), loop, loop.create_future(), raw=lambda conn: conn.execute(sql, params))
+        self._queue.put(job)
+        await job.future
+
+
+def _resolve(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _committed_tenants(conn: sqlite3.Connection) -> set[str]:
+    return {DEFAULT_TENANT, *(r[0] for r in conn.execute("SELECT name FROM tenants"))}
+
+
+def _split(joined: str | None) -> list[str]:
+    return joined.split(",") if joined else []
+
+
+def _candidate_sql(tenant: str, c: Candidates) -> tuple[str, tuple[Any, ...]]:
+    """SQL returning (eid, doc) of candidates after a given eid, in eid order, limited."""
+    where = ["e.tenant=?"]
+    params: list[Any] = [tenant]
+    if c.ids is not None:
+        where.append(f"e.id IN ({','.join('?' * len(c.ids))})")
+        params.extend(sorted(c.ids))
+    if c.types is not None:
+        where.append(
+            "e.eid IN (SELECT eid FROM entity_types WHERE tenant=? AND type IN "
+            f"({','.join('?' * len(c.types))}))"
+        )
+        params.extend([tenant, *sorted(c.types)])
+    if c.attrs is not None:
+        where.append(
+            "e.eid IN (SELECT eid FROM entity_attrs WHERE tenant=? AND attr IN "
+            f"({','.join('?' * len(c.attrs))}))"
+        )
+        params.extend([tenant, *sorted(c.attrs)])
+    sql = (
+        f"SELECT e.eid, e.doc FROM entities e WHERE {' AND '.join(where)} AND e.eid>? "
+        "ORDER BY e.eid LIMIT ?"
+    )
+    return sql, tuple(params)
