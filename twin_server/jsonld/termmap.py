@@ -27,14 +27,14 @@ class TermMap:
     """terms that may be used as the prefix of a compact IRI, -> their IRI."""
     vocab: str | None
     inverse: Mapping[str, str] = field(default_factory=dict)
-    """IRI -> the term that compacts it (shortest, then lexicographically least)."""
+    """IRI -> the term that compacts an attribute (a blank node object) with that IRI."""
     _compact_cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_active_context(cls, active: Mapping[str, Any]) -> TermMap:
         terms: dict[str, str] = {}
         prefixes: dict[str, str] = {}
-        candidates: dict[str, list[str]] = {}
+        candidates: dict[str, list[tuple[int, int, str]]] = {}
         for term, definition in active.get("mappings", {}).items():
             if not definition or definition.get("reverse"):
                 continue
@@ -44,9 +44,10 @@ class TermMap:
             terms[term] = iri
             if definition.get("_prefix"):
                 prefixes[term] = iri
-            if _compactable(definition):
-                candidates.setdefault(iri, []).append(term)
-        inverse = {iri: min(names, key=lambda t: (len(t), t)) for iri, names in candidates.items()}
+            rank = _selection_rank(definition)
+            if rank is not None:
+                candidates.setdefault(iri, []).append((rank, len(term), term))
+        inverse = {iri: min(ranked)[2] for iri, ranked in candidates.items()}
         return cls(terms=terms, prefixes=prefixes, vocab=active.get("@vocab"), inverse=inverse)
 
     def expand(self, name: str) -> str:
@@ -101,9 +102,15 @@ def is_absolute_iri(value: str) -> bool:
     return bool(_ABSOLUTE_IRI.match(value)) and not _KEYWORD_LIKE.match(value)
 
 
-def _compactable(definition: Mapping[str, Any]) -> bool:
-    """Terms whose definition a node-object value (an NGSI-LD attribute) can select."""
+def _selection_rank(definition: Mapping[str, Any]) -> int | None:
+    """How JSON-LD term selection ranks a term for a blank node object value (an NGSI-LD
+    attribute): ``@id``-typed terms first, then untyped ones; others never (None). Within a rank
+    the shortest, then lexicographically least, term wins.
+    """
     container = definition.get("@container")
     if container and set(container) - {"@set"}:
-        return False
-    return definition.get("@type") in (None, "@id", "@vocab")
+        return None
+    kind = definition.get("@type")
+    if definition.get("@language") is not None or definition.get("@direction") is not None:
+        return None
+    return {"@id": 0, None: 1}.get(kind)
