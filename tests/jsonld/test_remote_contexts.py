@@ -3,6 +3,7 @@ limit; a context that cannot be fetched is 504 LdContextNotAvailable and nothing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -47,10 +48,8 @@ class ContextServer:
                 self.send_header("Content-Type", "application/ld+json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def log_message(self, *args: object) -> None:
                 pass
