@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -15,10 +16,12 @@ from twin_server import __version__
 from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.ngsild.context import Services
 from twin_server.api.ngsild.contexts import hosted_id
+from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
 from twin_server.api.ngsild.routes import ROUTES
 from twin_server.bus import open_bus
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
+from twin_server.errors import InvalidRequest, NotFound
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.store import Store, open_store
 
@@ -54,7 +57,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_api_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
     app.add_api_route("/health", _health, methods=["GET"], tags=["operations"])
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) as ProblemDetails, like every other error."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        error: Exception = MethodNotAllowed(
+            f"{request.method} is not allowed on {request.url.path}"
+        )
+        return problem_response(error, headers=dict(exc.headers or {}))
+    if exc.status_code == 404:
+        return problem_response(NotFound(f"there is no resource at {request.url.path}"))
+    return problem_response(InvalidRequest(str(exc.detail)))
 
 
 async def _health(request: Request) -> Response:

@@ -22,7 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        print(f"twin-server: invalid configuration:\n{exc}", file=sys.stderr)
+        print("twin-server: invalid configuration:", file=sys.stderr)
+        for error in exc.errors():
+            field = (
+                "TWIN_" + "_".join(str(p) for p in error["loc"]).upper()
+                if error["loc"]
+                else ("configuration")
+            )
+            given = f" (got {error['input']!r})" if error["loc"] else ""
+            print(f"  {field}: {error['msg']}{given}", file=sys.stderr)
         return 2
     return _serve(settings)
 
