@@ -17,7 +17,7 @@ from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.ngsild.context import Services
 from twin_server.api.ngsild.contexts import hosted_id
 from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
-from twin_server.api.ngsild.routes import ROUTES
+from twin_server.api.ngsild.routes import NgsiLdDispatcher
 from twin_server.bus import open_bus
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await store.close()
 
     app = FastAPI(title="Twin Server", version=__version__, lifespan=lifespan)
-    app.router.routes.extend(ROUTES)
+    app.add_middleware(NgsiLdDispatcher)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_api_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
     app.add_api_route("/health", _health, methods=["GET"], tags=["operations"])

@@ -454,3 +454,30 @@ async def test_vocab_json_and_list_attributes_round_trip(client: httpx.AsyncClie
     body = (await client.get(f"{NGSI}/entities/urn:ngsi-ld:Pump:1")).json()
     for name, value in extra.items():
         assert body[name] == value
+
+
+async def test_entity_id_with_an_encoded_slash_is_one_path_segment(
+    client: httpx.AsyncClient,
+) -> None:
+    entity = pump()
+    entity["id"] = "urn:ngsi-ld:Pump:plant/7"
+    await create(client, entity)
+    r = await client.get(f"{NGSI}/entities/urn:ngsi-ld:Pump:plant%2F7")
+    assert r.status_code == 200
+    assert r.json()["id"] == "urn:ngsi-ld:Pump:plant/7"
+    r = await client.patch(
+        f"{NGSI}/entities/urn:ngsi-ld:Pump:plant%2F7/attrs/speed", json={"value": 3}, headers=JSON
+    )
+    assert r.status_code == 204
+
+
+async def test_wrong_method_is_405_and_unknown_path_404_as_problem_details(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post(f"{NGSI}/entities/urn:ngsi-ld:Pump:1", json={}, headers=JSON)
+    assert r.status_code == 405
+    assert r.headers["allow"] == "DELETE, GET, PATCH, PUT"
+    assert r.json()["type"].endswith("/InvalidRequest")
+    r = await client.get(f"{NGSI}/nothing/here")
+    assert r.status_code == 404
+    assert r.json()["type"].endswith("/ResourceNotFound")

@@ -1,60 +1,123 @@
-"""The NGSI-LD route table. Each endpoint's errors become ProblemDetails in one place here."""
+"""The NGSI-LD route table and its dispatcher.
+
+NGSI-LD is served by a lean ASGI dispatcher in front of the FastAPI app rather than by FastAPI's
+router: it splits the raw path once (so entity ids may contain an encoded ``/``), looks the shape
+up in a table and calls the endpoint. Every error of every endpoint becomes ProblemDetails here,
+in one place; an unknown path is 404 and a known path with the wrong method 405, both as
+ProblemDetails too.
+"""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from twin_server.api.ngsild import attributes, batch, contexts, discovery, entities
-from twin_server.api.ngsild.problem import problem_response
+from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
+from twin_server.errors import NotFound
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 BASE = "/ngsi-ld/v1"
+_BASE_BYTES = BASE.encode() + b"/"
+
+# (shape, method) -> (endpoint, names of the path parameters). A shape is the path below BASE
+# with each variable segment written as "*".
+TABLE: dict[tuple[str, str], tuple[Endpoint, tuple[str, ...]]] = {
+    ("entities", "POST"): (entities.create_entity, ()),
+    ("entities", "GET"): (entities.query_entities, ()),
+    ("entities/*", "GET"): (entities.retrieve_entity, ("id",)),
+    ("entities/*", "PUT"): (entities.replace_entity, ("id",)),
+    ("entities/*", "PATCH"): (entities.merge_entity, ("id",)),
+    ("entities/*", "DELETE"): (entities.delete_entity, ("id",)),
+    ("entities/*/attrs", "POST"): (attributes.append_attributes, ("id",)),
+    ("entities/*/attrs", "PATCH"): (attributes.update_attributes, ("id",)),
+    ("entities/*/attrs/*", "PATCH"): (attributes.partial_update_attribute, ("id", "attrId")),
+    ("entities/*/attrs/*", "PUT"): (attributes.replace_attribute, ("id", "attrId")),
+    ("entities/*/attrs/*", "DELETE"): (attributes.delete_attribute, ("id", "attrId")),
+    ("entityOperations/create", "POST"): (batch.batch_create, ()),
+    ("entityOperations/upsert", "POST"): (batch.batch_upsert, ()),
+    ("entityOperations/update", "POST"): (batch.batch_update, ()),
+    ("entityOperations/merge", "POST"): (batch.batch_merge, ()),
+    ("entityOperations/delete", "POST"): (batch.batch_delete, ()),
+    ("entityOperations/query", "POST"): (batch.batch_query, ()),
+    ("types", "GET"): (discovery.list_types, ()),
+    ("types/*", "GET"): (discovery.retrieve_type, ("type",)),
+    ("attributes", "GET"): (discovery.list_attributes, ()),
+    ("attributes/*", "GET"): (discovery.retrieve_attribute, ("attrId",)),
+    ("jsonldContexts", "POST"): (contexts.create_context, ()),
+    ("jsonldContexts", "GET"): (contexts.list_contexts, ()),
+    ("jsonldContexts/*", "GET"): (contexts.retrieve_context, ("contextId",)),
+    ("jsonldContexts/*", "DELETE"): (contexts.delete_context, ("contextId",)),
+}
+_METHODS: dict[str, list[str]] = {}
+for _shape, _method in TABLE:
+    _METHODS.setdefault(_shape, []).append(_method)
+_FIXED = {"entities", "attrs", "entityOperations", "types", "attributes", "jsonldContexts"}
 
 
-def _guarded(endpoint: Endpoint) -> Endpoint:
-    @functools.wraps(endpoint)
-    async def run(request: Request) -> Response:
+def shape_of(segments: list[str]) -> tuple[str, list[str]]:
+    """The table shape of a split path and the values of its variable segments."""
+    if not segments:
+        return "", []
+    head, rest = segments[0], segments[1:]
+    if head == "entities" and rest:
+        # entities/{id}[/attrs[/{attrId}]]
+        shape, values = ["entities", "*"], [rest[0]]
+        if len(rest) >= 2:
+            shape.append(rest[1])
+        if len(rest) >= 3:
+            shape.append("*")
+            values.append(rest[2])
+        if len(rest) > 3:
+            shape.append("?")
+        return "/".join(shape), values
+    if head == "entityOperations":
+        return "/".join(segments), []
+    if rest and len(rest) == 1 and head in _FIXED:
+        return f"{head}/*", rest
+    return "/".join(segments), []
+
+
+class NgsiLdDispatcher:
+    """ASGI middleware: serves BASE itself and hands everything else to the wrapped app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw: bytes = scope.get("raw_path") or scope.get("path", "").encode()
+        if scope["type"] != "http" or not (raw.startswith(_BASE_BYTES) or raw == _BASE_BYTES[:-1]):
+            await self.app(scope, receive, send)
+            return
+        path = raw.split(b"?", 1)[0][len(_BASE_BYTES) :].decode("latin-1")
+        segments = [unquote(s) for s in path.split("/")] if path else []
+        shape, values = shape_of(segments)
+        found = TABLE.get((shape, scope["method"]))
+        if found is None:
+            response = _routing_error(shape, scope)
+            scope["endpoint"] = _routing_error
+            await response(scope, receive, send)
+            return
+        endpoint, names = found
+        scope["path_params"] = dict(zip(names, values, strict=True))
+        scope["endpoint"] = endpoint
         try:
-            return await endpoint(request)
+            response = await endpoint(Request(scope, receive))
         except Exception as exc:
-            return problem_response(exc)
-
-    return run
-
-
-def _route(path: str, endpoint: Endpoint, method: str) -> Route:
-    return Route(BASE + path, _guarded(endpoint), methods=[method], name=endpoint.__name__)
+            response = problem_response(exc)
+        await response(scope, receive, send)
 
 
-ROUTES = [
-    _route("/entities", entities.create_entity, "POST"),
-    _route("/entities", entities.query_entities, "GET"),
-    _route("/entities/{id:path}/attrs/{attrId}", attributes.partial_update_attribute, "PATCH"),
-    _route("/entities/{id:path}/attrs/{attrId}", attributes.replace_attribute, "PUT"),
-    _route("/entities/{id:path}/attrs/{attrId}", attributes.delete_attribute, "DELETE"),
-    _route("/entities/{id:path}/attrs", attributes.append_attributes, "POST"),
-    _route("/entities/{id:path}/attrs", attributes.update_attributes, "PATCH"),
-    _route("/entities/{id:path}", entities.retrieve_entity, "GET"),
-    _route("/entities/{id:path}", entities.replace_entity, "PUT"),
-    _route("/entities/{id:path}", entities.merge_entity, "PATCH"),
-    _route("/entities/{id:path}", entities.delete_entity, "DELETE"),
-    _route("/entityOperations/create", batch.batch_create, "POST"),
-    _route("/entityOperations/upsert", batch.batch_upsert, "POST"),
-    _route("/entityOperations/update", batch.batch_update, "POST"),
-    _route("/entityOperations/merge", batch.batch_merge, "POST"),
-    _route("/entityOperations/delete", batch.batch_delete, "POST"),
-    _route("/entityOperations/query", batch.batch_query, "POST"),
-    _route("/types", discovery.list_types, "GET"),
-    _route("/types/{type:path}", discovery.retrieve_type, "GET"),
-    _route("/attributes", discovery.list_attributes, "GET"),
-    _route("/attributes/{attrId:path}", discovery.retrieve_attribute, "GET"),
-    _route("/jsonldContexts", contexts.create_context, "POST"),
-    _route("/jsonldContexts", contexts.list_contexts, "GET"),
-    _route("/jsonldContexts/{contextId}", contexts.retrieve_context, "GET"),
-    _route("/jsonldContexts/{contextId}", contexts.delete_context, "DELETE"),
-]
+def _routing_error(shape: str, scope: Scope) -> Response:
+    allowed = _METHODS.get(shape)
+    path = scope.get("path", "")
+    if allowed is None or "" in shape.split("/"):
+        return problem_response(NotFound(f"there is no NGSI-LD resource at {path}"))
+    error = MethodNotAllowed(
+        f"{scope['method']} is not allowed on {path}; use " + ", ".join(sorted(allowed))
+    )
+    return problem_response(error, headers={"Allow": ", ".join(sorted(allowed))})
