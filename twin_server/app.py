@@ -52,7 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await bus.aclose()
             await store.close()
 
-    app = FastAPI(title="Twin Server", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Twin Server",
+        version=__version__,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.add_middleware(NgsiLdDispatcher)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_api_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)

@@ -481,3 +481,9 @@ async def test_wrong_method_is_405_and_unknown_path_404_as_problem_details(
     r = await client.get(f"{NGSI}/nothing/here")
     assert r.status_code == 404
     assert r.json()["type"].endswith("/ResourceNotFound")
+
+
+async def test_repeated_query_parameter_is_400(client: httpx.AsyncClient) -> None:
+    r = await client.get(f"{NGSI}/entities?type=Pump&type=Tank")
+    assert r.status_code == 400
+    assert "more than once" in r.json()["detail"]

@@ -98,7 +98,7 @@ async def batch_query(request: Request) -> Response:
     params = _query_params(body)
     s = services(request)
     query = p.entity_query(params, nreq.terms)
-    view = p.view({**params, **dict(nreq.params)}, nreq.terms)
+    view = p.view({**params, **nreq.params}, nreq.terms)
     limit, offset, count = p.paging(nreq.params, s.settings)
     page = await s.graph.query(nreq.tenant, query, limit=limit, offset=offset, count=count)
     headers = {"NGSILD-Results-Count": str(page.total)} if count else {}
