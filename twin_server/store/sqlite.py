@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS entity_attrs (
     tenant TEXT NOT NULL, attr TEXT NOT NULL, eid INTEGER NOT NULL, kinds TEXT NOT NULL,
     PRIMARY KEY (tenant, attr, eid)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entities_by_tenant ON entities (tenant);
+CREATE INDEX IF NOT EXISTS entity_types_by_entity ON entity_types (eid);
+CREATE INDEX IF NOT EXISTS entity_attrs_by_entity ON entity_attrs (eid);
 CREATE TABLE IF NOT EXISTS contexts (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, doc BLOB NOT NULL, created_at TEXT NOT NULL
 ) WITHOUT ROWID;
@@ -259,12 +262,14 @@ class SqliteStore:
         old_types, old_attrs = index_terms(before)
         new_types, new_attrs = index_terms(after)
         if old_types != new_types:
-            conn.execute("DELETE FROM entity_types WHERE tenant=? AND eid=?", (tenant, eid))
+            if before is not None:
+                conn.execute("DELETE FROM entity_types WHERE eid=?", (eid,))
             conn.executemany(
                 "INSERT INTO entity_types VALUES (?, ?, ?)", [(tenant, t, eid) for t in new_types]
             )
         if old_attrs != new_attrs:
-            conn.execute("DELETE FROM entity_attrs WHERE tenant=? AND eid=?", (tenant, eid))
+            if before is not None:
+                conn.execute("DELETE FROM entity_attrs WHERE eid=?", (eid,))
             conn.executemany(
                 "INSERT INTO entity_attrs VALUES (?, ?, ?, ?)",
                 [(tenant, a, eid, k) for a, k in new_attrs.items()],
@@ -317,26 +322,46 @@ def _split(joined: str | None) -> list[str]:
 
 
 def _candidate_sql(tenant: str, c: Candidates) -> tuple[str, tuple[Any, ...]]:
-    """SQL returning (eid, doc) of candidates after a given eid, in eid order, limited."""
-    where = ["e.tenant=?"]
-    params: list[Any] = [tenant]
+    """SQL returning (eid, doc) of candidates after a given eid, in eid order, limited.
+
+    A single type (or else a single attribute) drives the scan from its index, which is already
+    in eid order, so a page costs what it returns. Other filters are EXISTS probes on the
+    per-entity indexes while walking entities in eid order.
+    """
+    params: list[Any] = []
+    where: list[str] = []
+    source = "entities e"
+    driver = None
+    if c.types is not None and len(c.types) == 1:
+        driver = ("entity_types", "type", next(iter(c.types)))
+    elif c.types is None and c.attrs is not None and len(c.attrs) == 1:
+        driver = ("entity_attrs", "attr", next(iter(c.attrs)))
+    if driver is not None:
+        table, column, value = driver
+        source = f"{table} d JOIN entities e ON e.eid = d.eid"
+        where.append(f"d.tenant=? AND d.{column}=?")
+        params.extend([tenant, value])
+        order = "d.eid"
+    else:
+        where.append("e.tenant=?")
+        params.append(tenant)
+        order = "e.eid"
     if c.ids is not None:
         where.append(f"e.id IN ({','.join('?' * len(c.ids))})")
         params.extend(sorted(c.ids))
-    if c.types is not None:
+    for table, column, values in (
+        ("entity_types", "type", c.types),
+        ("entity_attrs", "attr", c.attrs),
+    ):
+        if values is None or (driver is not None and driver[0] == table):
+            continue
         where.append(
-            "e.eid IN (SELECT eid FROM entity_types WHERE tenant=? AND type IN "
-            f"({','.join('?' * len(c.types))}))"
+            f"EXISTS (SELECT 1 FROM {table} x WHERE x.eid = e.eid AND x.{column} IN "
+            f"({','.join('?' * len(values))}))"
         )
-        params.extend([tenant, *sorted(c.types)])
-    if c.attrs is not None:
-        where.append(
-            "e.eid IN (SELECT eid FROM entity_attrs WHERE tenant=? AND attr IN "
-            f"({','.join('?' * len(c.attrs))}))"
-        )
-        params.extend([tenant, *sorted(c.attrs)])
+        params.extend(sorted(values))
     sql = (
-        f"SELECT e.eid, e.doc FROM entities e WHERE {' AND '.join(where)} AND e.eid>? "
-        "ORDER BY e.eid LIMIT ?"
+        f"SELECT e.eid, e.doc FROM {source} WHERE {' AND '.join(where)} AND {order}>? "
+        f"ORDER BY {order} LIMIT ?"
     )
     return sql, tuple(params)
