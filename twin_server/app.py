@@ -34,7 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings.resolved_store_url, synchronous=settings.sqlite_synchronous)
+        store = open_store(
+            settings.resolved_store_url,
+            synchronous=settings.sqlite_synchronous,
+            cache_size=settings.entity_cache_size,
+        )
         await store.open()
         bus = open_bus("memory://")
         resolver = ContextResolver(

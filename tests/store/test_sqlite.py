@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.test_contract import entity
+from tests.store.test_contract import T, entity
 from twin_server.core import operations
 from twin_server.store.sqlite import SqliteStore
 
@@ -44,3 +44,26 @@ async def test_unknown_store_scheme_is_an_error() -> None:
 
     with pytest.raises(ValueError, match="unknown store URL"):
         open_store("postgres://x")
+
+
+async def test_cached_entities_follow_updates_and_deletes(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path}/t.db", cache_size=2)
+    await store.open()
+    eid = "urn:ngsi-ld:E:1"
+    await store.apply("", [(eid, operations.create(entity(1, speed=1)))])
+    first = await store.get("", eid)
+    assert first is not None
+    update = operations.update(eid, {T + "speed": [{"type": "Property", "value": 2}]})
+    await store.apply("", [(eid, update)])
+    second = await store.get("", eid)
+    assert second is not None
+    assert second["attrs"][T + "speed"][0]["value"] == 2
+    assert first["attrs"][T + "speed"][0]["value"] == 1, "operations must not modify inputs"
+    for n in range(2, 6):
+        await store.apply("", [(f"urn:ngsi-ld:E:{n}", operations.create(entity(n)))])
+    again = await store.get("", eid)
+    assert again is not None
+    assert again["attrs"][T + "speed"][0]["value"] == 2
+    await store.apply("", [(eid, operations.delete(eid))])
+    assert await store.get("", eid) is None
+    await store.close()

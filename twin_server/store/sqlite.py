@@ -73,10 +73,11 @@ class _Job:
 
 
 class SqliteStore:
-    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+    def __init__(self, url: str, *, synchronous: str = "FULL", cache_size: int = 20_000) -> None:
         self.url = url
         self.path = Path(url.removeprefix("sqlite:///"))
         self._synchronous = synchronous
+        self._cache = _EntityCache(cache_size)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
@@ -122,10 +123,18 @@ class SqliteStore:
     # -- reads -------------------------------------------------------------------------------
 
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
-        row = self._db.execute(
-            "SELECT doc FROM entities WHERE tenant=? AND id=?", (tenant, entity_id)
-        ).fetchone()
-        return orjson.loads(row[0]) if row else None
+        """The entity, shared with the cache: callers must not modify it."""
+        key = (tenant, entity_id)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        generation = self._cache.generation
+        row = self._db.execute("SELECT doc FROM entities WHERE tenant=? AND id=?", key).fetchone()
+        if row is None:
+            return None
+        entity: Entity = orjson.loads(row[0])
+        self._cache.fill(key, entity, generation)
+        return entity
 
     async def scan(self, tenant: str, candidates: Candidates) -> AsyncIterator[list[Entity]]:
         sql, params = _candidate_sql(tenant, candidates)
@@ -197,14 +206,18 @@ class SqliteStore:
         conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
+        written: dict[tuple[str, str], Entity | None] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in jobs:
                 if job.raw is not None:
                     job.raw(conn)
-                job.results = [self._run(conn, job.tenant, eid, op) for eid, op in job.operations]
+                job.results = [
+                    self._run(conn, job.tenant, eid, op, written) for eid, op in job.operations
+                ]
             conn.execute("COMMIT")
             self.commits += 1
+            self._cache.apply(written)
         except sqlite3.Error as exc:
             log.exception("commit failed; %d writes are refused", len(jobs))
             if conn.in_transaction:
@@ -218,15 +231,27 @@ class SqliteStore:
             job.loop.call_soon_threadsafe(_resolve, job.future, job.results)
 
     def _run(
-        self, conn: sqlite3.Connection, tenant: str, entity_id: str, operation: Operation
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        entity_id: str,
+        operation: Operation,
+        written: dict[tuple[str, str], Entity | None],
     ) -> Applied | Exception:
-        row = conn.execute(
-            "SELECT eid, doc FROM entities WHERE tenant=? AND id=?", (tenant, entity_id)
-        ).fetchone()
-        before: Entity | None = orjson.loads(row[1]) if row else None
+        """One operation inside the group's transaction. Operations never modify their input,
+        so the cached (or earlier-in-this-group) entity is handed to them as it is."""
+        key = (tenant, entity_id)
+        row = conn.execute("SELECT eid FROM entities WHERE tenant=? AND id=?", key).fetchone()
+        before: Entity | None
+        if key in written:
+            before = written[key]
+        elif row is None:
+            before = None
+        else:
+            before = self._cache.get(key) or self._load(conn, row[0])
         now = now_iso()
         try:
-            outcome = operation(orjson.loads(row[1]) if row else None, now)
+            outcome = operation(before, now)
         except TwinError as exc:
             return exc
         except Exception as exc:  # a bug in an operation must not fail the others
@@ -235,7 +260,15 @@ class SqliteStore:
         after = outcome.entity
         if after != before:
             self._write(conn, tenant, row[0] if row else None, before, after)
+            written[key] = after
         return Applied(before, after, outcome, now)
+
+    @staticmethod
+    def _load(conn: sqlite3.Connection, eid: int) -> Entity:
+        doc: Entity = orjson.loads(
+            conn.execute("SELECT doc FROM entities WHERE eid=?", (eid,)).fetchone()[0]
+        )
+        return doc
 
     def _write(
         self,
@@ -306,6 +339,46 @@ class SqliteStore:
         job = _Job("", (), loop, loop.create_future(), raw=lambda conn: conn.execute(sql, params))
         self._queue.put(job)
         await job.future
+
+
+class _EntityCache:
+    """Parsed entities by (tenant, id), bounded, holding committed state only.
+
+    The writer thread applies each committed group; the event loop's thread fills it on a read
+    miss, unless a commit happened since that read began (its row might be stale). Eviction is
+    oldest-inserted first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[tuple[str, str], Entity] = {}
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    def get(self, key: tuple[str, str]) -> Entity | None:
+        return self._entries.get(key)
+
+    def fill(self, key: tuple[str, str], entity: Entity, generation: int) -> None:
+        with self._lock:
+            if generation == self.generation and self._size:
+                self._put(key, entity)
+
+    def apply(self, written: dict[tuple[str, str], Entity | None]) -> None:
+        if not written:
+            return
+        with self._lock:
+            self.generation += 1
+            for key, entity in written.items():
+                if entity is None:
+                    self._entries.pop(key, None)
+                elif self._size:
+                    self._put(key, entity)
+
+    def _put(self, key: tuple[str, str], entity: Entity) -> None:
+        self._entries.pop(key, None)
+        self._entries[key] = entity
+        while len(self._entries) > self._size:
+            del self._entries[next(iter(self._entries))]
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:

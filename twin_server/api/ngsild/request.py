@@ -8,10 +8,10 @@ Link header; GET requests use the Link header. Unknown query parameters are an e
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
