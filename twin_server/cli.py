@@ -51,5 +51,6 @@ def _serve(settings: Settings) -> int:
         access_log=False,
         loop="uvloop",
         http="httptools",
+        proxy_headers=False,
     )
     return 0
