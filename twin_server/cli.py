@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
+    import gc
+
     import uvicorn
+
+    # Entities are acyclic dicts and the cache holds many of them: a full collection walking
+    # them all would stall every request. Collect young objects rarely, old ones more rarely.
+    gc.set_threshold(50_000, 20, 100)
 
     from twin_server.app import create_app
 
