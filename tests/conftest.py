@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from twin_server.app import create_app
+from twin_server.app import TwinApp, create_app
 from twin_server.config import Settings
 
 
@@ -26,14 +25,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def app(settings: Settings) -> AsyncIterator[TwinApp]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: TwinApp) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from twin_server import __version__
 from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.ngsild.context import Services
 from twin_server.api.ngsild.contexts import hosted_id
 from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
+from twin_server.api.ngsild.routes import BASE as NGSI_LD_BASE
 from twin_server.api.ngsild.routes import NgsiLdDispatcher
 from twin_server.bus import open_bus
 from twin_server.config import Settings
@@ -26,9 +28,32 @@ from twin_server.jsonld.resolver import ContextResolver
 from twin_server.store import Store, open_store
 
 log = logging.getLogger(__name__)
+NGSI_LD_PREFIX = NGSI_LD_BASE + "/"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class TwinApp:
+    """The server's ASGI application.
+
+    NGSI-LD requests go straight to their dispatcher (wrapped only by the metrics); everything
+    else, lifespan included, goes to the FastAPI app. The NGSI-LD API is the hot path, and each
+    extra middleware layer costs on every request and every message sent.
+    """
+
+    def __init__(self, fastapi: FastAPI, metrics: Metrics) -> None:
+        self.fastapi = fastapi
+        self.router = fastapi.router
+        self.state = fastapi.state
+        self._ngsi = MetricsMiddleware(NgsiLdDispatcher(fastapi), metrics)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(NGSI_LD_PREFIX):
+            scope["app"] = self.fastapi
+            await self._ngsi(scope, receive, send)
+        else:
+            await self.fastapi(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> TwinApp:
     settings = settings or Settings()
     metrics = Metrics()
 
@@ -62,12 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.add_middleware(NgsiLdDispatcher)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_api_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
     app.add_api_route("/health", _health, methods=["GET"], tags=["operations"])
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    return app
+    return TwinApp(app, metrics)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from tests.conftest import NGSI, pump
-from twin_server.app import create_app
+from twin_server.app import TwinApp
 from twin_server.config import Settings
 
 pytestmark = pytest.mark.anyio
@@ -115,7 +114,7 @@ async def test_unfetchable_context_is_504_and_nothing_is_written(
 
 
 async def test_hosted_context_can_be_named_in_a_link_header(
-    app: FastAPI, client: httpx.AsyncClient
+    app: TwinApp, client: httpx.AsyncClient
 ) -> None:
     r = await client.post(f"{NGSI}/jsonldContexts", json=CONTEXT)
     assert r.status_code == 201
@@ -137,7 +136,3 @@ async def test_invalid_context_is_bad_request(client: httpx.AsyncClient) -> None
     assert r.status_code == 400
     r = await client.post(f"{NGSI}/jsonldContexts", json={"nothing": 1})
     assert r.status_code == 400
-
-
-def test_create_app_is_importable_without_a_running_loop() -> None:
-    assert create_app(Settings()).title == "Twin Server"

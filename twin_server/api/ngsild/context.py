@@ -19,5 +19,8 @@ class Services:
 
 
 def services(request: Request) -> Services:
-    found: Services = request.app.state.services
+    """The services of the app serving this request (looked up once per request)."""
+    found: Services | None = request.scope.get("twin.services")
+    if found is None:
+        found = request.scope["twin.services"] = request.app.state.services
     return found

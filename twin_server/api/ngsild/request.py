@@ -29,6 +29,7 @@ GEOJSON = "application/geo+json"
 MERGE_PATCH = "application/merge-patch+json"
 CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
 
+_CORE_LINK = f'<{CORE_CONTEXT_URL}>; rel="{CONTEXT_REL}"; type="{JSONLD}"'
 _TENANT = re.compile(r"^[A-Za-z0-9_\-.:/]{1,256}$")
 _LINK = re.compile(r"^\s*<([^>]*)>\s*(.*)$")
 
@@ -47,8 +48,9 @@ class NgsiRequest:
 
     def context_link(self) -> str:
         """The Link header value naming the @context of this request's response."""
-        url = self.context if isinstance(self.context, str) else CORE_CONTEXT_URL
-        return f'<{url}>; rel="{CONTEXT_REL}"; type="{JSONLD}"'
+        if not isinstance(self.context, str):
+            return _CORE_LINK
+        return f'<{self.context}>; rel="{CONTEXT_REL}"; type="{JSONLD}"'
 
     def response_context(self) -> Any:
         """The @context to put in an application/ld+json response body."""
