@@ -201,6 +201,17 @@ def delete_attribute(
     return run
 
 
+def delete_attributes(entity_id: str, names: list[str]) -> Operation:
+    """Remove whole attributes (all their instances); names it does not have are skipped."""
+
+    def run(old: Entity | None, now: str) -> Outcome:
+        new = _copy(_existing(old, entity_id))
+        removed = [n for n in names if new["attrs"].pop(n, None) is not None]
+        return _touched(Outcome(new, updated=removed), now)
+
+    return run
+
+
 def delete(entity_id: str) -> Operation:
     def run(old: Entity | None, now: str) -> Outcome:
         _existing(old, entity_id)

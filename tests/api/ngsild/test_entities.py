@@ -487,3 +487,59 @@ async def test_repeated_query_parameter_is_400(client: httpx.AsyncClient) -> Non
     r = await client.get(f"{NGSI}/entities?type=Pump&type=Tank")
     assert r.status_code == 400
     assert "more than once" in r.json()["detail"]
+
+
+async def test_dataset_id_parameter_selects_instances(client: httpx.AsyncClient) -> None:
+    temps = [
+        {"type": "Property", "value": 20},
+        {"type": "Property", "value": 30, "datasetId": "urn:ngsi-ld:Dataset:b"},
+    ]
+    await create(client, pump(temperature=temps))
+    url = f"{NGSI}/entities/urn:ngsi-ld:Pump:1"
+    body = (await client.get(url, params={"datasetId": "urn:ngsi-ld:Dataset:b"})).json()
+    assert body["temperature"] == temps[1]
+    assert "speed" not in body
+    body = (await client.get(url, params={"datasetId": "@none"})).json()
+    assert body["temperature"] == temps[0]
+    assert body["speed"] == pump()["speed"]
+
+
+async def test_purge_deletes_matching_entities_or_their_attributes(
+    client: httpx.AsyncClient,
+) -> None:
+    for n in range(4):
+        await create(client, pump(n, speed={"type": "Property", "value": n}))
+    await create(client, {"id": "urn:ngsi-ld:Tank:1", "type": "Tank", "level": {"value": 1}})
+    assert (await client.delete(f"{NGSI}/entities")).status_code == 400
+    r = await client.delete(f"{NGSI}/entities", params={"type": "Pump", "q": "speed<2"})
+    assert r.status_code == 204
+    left = (await client.get(f"{NGSI}/entities", params={"type": "Pump,Tank"})).json()
+    assert [e["id"] for e in left] == [
+        "urn:ngsi-ld:Pump:2",
+        "urn:ngsi-ld:Pump:3",
+        "urn:ngsi-ld:Tank:1",
+    ]
+    r = await client.delete(f"{NGSI}/entities", params={"type": "Pump", "drop": "feeds"})
+    assert r.status_code == 204
+    r = await client.delete(f"{NGSI}/entities", params={"type": "Tank", "keep": "nothing"})
+    assert r.status_code == 204
+    left = (
+        await client.get(f"{NGSI}/entities", params={"type": "Pump,Tank", "options": "keyValues"})
+    ).json()
+    assert left == [
+        {"id": "urn:ngsi-ld:Pump:2", "type": "Pump", "speed": 2},
+        {"id": "urn:ngsi-ld:Pump:3", "type": "Pump", "speed": 3},
+        {"id": "urn:ngsi-ld:Tank:1", "type": "Tank"},
+    ]
+
+
+async def test_scope_query_selects_by_scope(client: httpx.AsyncClient) -> None:
+    for n, scope in enumerate(["/Madrid/Centro", "/Madrid/Norte/Fuencarral", "/Paris"]):
+        await create(client, pump(n, scope=scope))
+    r = await client.get(f"{NGSI}/entities", params={"type": "Pump", "scopeQ": "/Madrid/#"})
+    assert [e["id"] for e in r.json()] == ["urn:ngsi-ld:Pump:0", "urn:ngsi-ld:Pump:1"]
+    assert r.json()[0]["scope"] == "/Madrid/Centro"
+    r = await client.get(f"{NGSI}/entities", params={"scopeQ": "/Madrid/+|/Paris"})
+    assert [e["id"] for e in r.json()] == ["urn:ngsi-ld:Pump:0", "urn:ngsi-ld:Pump:2"]
+    r = await client.get(f"{NGSI}/entities", params={"scopeQ": "Madrid"})
+    assert r.status_code == 400

@@ -26,6 +26,7 @@ from twin_server.errors import BadRequestData, NotFound
 
 ENTITIES = "/ngsi-ld/v1/entities/"
 _OFFERED = (JSON, JSONLD, GEOJSON)
+_SELECTORS = ("id", "idPattern", "type", "attrs", "q", "georel", "scopeQ")
 
 
 async def read_request(request: Request, allowed: tuple[str, ...]) -> NgsiRequest:
@@ -74,10 +75,7 @@ async def query_entities(request: Request) -> Response:
     media = negotiate(request, _OFFERED)
     nreq = await read_request(request, (*p.VIEW_PARAMS, *p.QUERY_PARAMS, "datasetId"))
     params = nreq.params
-    if not any(
-        params.get(k) is not None
-        for k in ("id", "idPattern", "type", "attrs", "q", "georel", "scopeQ")
-    ):
+    if not any(params.get(k) is not None for k in _SELECTORS):
         raise BadRequestData(
             "a query needs at least one of id, idPattern, type, attrs, q, georel or scopeQ"
         )
@@ -96,6 +94,57 @@ async def query_entities(request: Request) -> Response:
         return body_response(nreq, collection, media=GEOJSON, headers=headers)
     body = [render_entity(e, view) for e in page.entities]
     return body_response(nreq, body, media=media, headers=headers)
+
+
+async def purge_entities(request: Request) -> Response:
+    """DELETE /entities (Purge Entities): the query's selectors pick the entities; ``drop``
+    deletes only the named attributes of each, ``keep`` all attributes but the named ones, and
+    without either the entities themselves are deleted. A purge needs at least one selector."""
+    nreq = await read_request(
+        request,
+        (
+            "id",
+            "idPattern",
+            "type",
+            "q",
+            "georel",
+            "geometry",
+            "coordinates",
+            "geoproperty",
+            "scopeQ",
+            "keep",
+            "drop",
+            "local",
+        ),
+    )
+    params = nreq.params
+    if not any(params.get(k) is not None for k in _SELECTORS):
+        raise BadRequestData(
+            "a purge needs at least one of id, idPattern, type, q, georel or "
+            "scopeQ; it never deletes every entity implicitly"
+        )
+    keep = p.names(params.get("keep"), nreq.terms)
+    drop = p.names(params.get("drop"), nreq.terms)
+    if keep is not None and drop is not None:
+        raise BadRequestData("keep and drop cannot be used together")
+    graph = services(request).graph
+    query = p.entity_query(params, nreq.terms)
+    page = await graph.query(nreq.tenant, query, limit=2**62, offset=0, count=False)
+    planned = [(e["id"], _purge_operation(e, keep, drop)) for e in page.entities]
+    for start in range(0, len(planned), 1000):
+        await graph.write_many(nreq.tenant, planned[start : start + 1000])
+    return no_content(nreq)
+
+
+def _purge_operation(
+    entity: Entity, keep: frozenset[str] | None, drop: frozenset[str] | None
+) -> operations.Operation:
+    if drop is not None:
+        return operations.delete_attributes(entity["id"], [a for a in entity["attrs"] if a in drop])
+    if keep is not None:
+        doomed = [a for a in entity["attrs"] if a not in keep]
+        return operations.delete_attributes(entity["id"], doomed)
+    return operations.delete(entity["id"])
 
 
 async def replace_entity(request: Request) -> Response:

@@ -65,7 +65,12 @@ def view(params: Any, terms: TermMap) -> View:
         raise BadRequestData("pick and omit cannot be used together")
     if attrs is not None:
         pick = attrs | {"id", "type", "scope"}
-    return View(terms, fmt, "sysAttrs" in opts, pick, omit, params.get("lang"))
+    datasets = None
+    if params.get("datasetId") is not None:
+        datasets = frozenset(
+            d if d == "@none" else ingest.entity_id(d) for d in params["datasetId"].split(",")
+        )
+    return View(terms, fmt, "sysAttrs" in opts, pick, omit, params.get("lang"), datasets)
 
 
 def names(raw: str | None, terms: TermMap, *, system: bool = False) -> frozenset[str] | None:

@@ -31,6 +31,8 @@ class View:
     """Expanded attribute names to keep; also "id" / "type" / "scope" when given."""
     omit: frozenset[str] = frozenset()
     lang: str | None = None
+    datasets: frozenset[str] | None = None
+    """datasetIds of the instances to show ("@none": the default instance); None: all."""
 
 
 def render_entity(entity: Entity, view: View) -> dict[str, Any]:
@@ -48,9 +50,14 @@ def render_entity(entity: Entity, view: View) -> dict[str, Any]:
         for key in _SYS:
             if key in entity:
                 out[key] = entity[key]
+    datasets = view.datasets
     for name, instances in entity["attrs"].items():
         if not _shown(name, view):
             continue
+        if datasets is not None:
+            instances = [i for i in instances if i.get("datasetId", "@none") in datasets]
+            if not instances:
+                continue
         rendered = [_instance(i, view) for i in instances]
         out[terms.compact(name)] = rendered[0] if len(rendered) == 1 else rendered
     return out

@@ -29,6 +29,7 @@ _BASE_BYTES = BASE.encode() + b"/"
 TABLE: dict[tuple[str, str], tuple[Endpoint, tuple[str, ...]]] = {
     ("entities", "POST"): (entities.create_entity, ()),
     ("entities", "GET"): (entities.query_entities, ()),
+    ("entities", "DELETE"): (entities.purge_entities, ()),
     ("entities/*", "GET"): (entities.retrieve_entity, ("id",)),
     ("entities/*", "PUT"): (entities.replace_entity, ("id",)),
     ("entities/*", "PATCH"): (entities.merge_entity, ("id",)),
