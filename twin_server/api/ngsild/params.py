@@ -45,6 +45,9 @@ def options(params: Any, allowed: set[str]) -> set[str]:
 
 
 def view(params: Any, terms: TermMap) -> View:
+    """The View a request asks for (the default one, shared, when it asks for nothing)."""
+    if not params:
+        return View(terms)
     opts = options(params, {"keyValues", "simplified", "sysAttrs", "concise", "normalized"})
     formats = {o for o in opts if o in _FORMATS}
     explicit = params.get("format")

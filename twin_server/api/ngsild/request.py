@@ -121,6 +121,19 @@ def negotiate(request: Request, offered: tuple[str, ...]) -> str:
     header = request.headers.get("accept")
     if not header:
         return offered[0]
+    key = (header, offered)
+    found = _NEGOTIATED.get(key)
+    if found is None:
+        found = _negotiate(header, offered)
+        if len(_NEGOTIATED) < 1024:
+            _NEGOTIATED[key] = found
+    return found
+
+
+_NEGOTIATED: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _negotiate(header: str, offered: tuple[str, ...]) -> str:
     entries = [_accept_entry(part) for part in header.split(",") if part.strip()]
     scores: list[tuple[float, int, str]] = []
     for index, candidate in enumerate(offered):
