@@ -111,13 +111,6 @@ def parse_q(text: str, expand: Expander) -> Query:
     return result
 
 
-def attribute_names(query: Query) -> set[str]:
-    """The (expanded) attributes a query refers to."""
-    if isinstance(query, Term):
-        return {query.path.attr}
-    return set().union(*(attribute_names(p) for p in query.parts))
-
-
 class _Parser:
     def __init__(self, text: str, expand: Expander) -> None:
         self.text = text

@@ -25,11 +25,8 @@ class EntityQuery:
 
     def candidates(self) -> Candidates:
         """What the store's indexes can narrow down; ``matches`` decides exactly."""
-        types = None
-        if self.types is not None and self.types.is_plain_or():
-            types = frozenset(self.types.names())
-        elif self.types is not None:
-            types = frozenset(self.types.names())  # any match needs at least one of them
+        # Any type expression needs at least one of its names, so they narrow exactly or more.
+        types = frozenset(self.types.names()) if self.types is not None else None
         return Candidates(ids=self.ids, types=types, attrs=self.attrs)
 
     def matches(self, entity: Entity) -> bool:

@@ -36,10 +36,6 @@ class Selector:
             return {self.name}
         return set().union(*(p.names() for p in self.parts))
 
-    def is_plain_or(self) -> bool:
-        """True when any one name matching is enough (so an index on names narrows exactly)."""
-        return self.op == "leaf" or (self.op == "or" and all(p.op == "leaf" for p in self.parts))
-
 
 def parse_selector(text: str, what: str, leaf: Callable[[str], str]) -> Selector:
     tokens = _TOKEN.findall(text)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from twin_server.api.ngsild import params as p
 from twin_server.api.ngsild.context import services
 from twin_server.api.ngsild.problem import UnsupportedMediaType
-from twin_server.api.ngsild.request import JSON, check_params, negotiate
-from twin_server.api.ngsild.request import _read_json as read_json
+from twin_server.api.ngsild.request import JSON, check_params, negotiate, read_json
 from twin_server.errors import BadRequestData, NotFound
 
 PATH = "/ngsi-ld/v1/jsonldContexts/"
@@ -98,12 +99,8 @@ async def delete_context(request: Request) -> Response:
 
 
 def _json(data: Any, media: str = JSON) -> Response:
-    import orjson
-
     return Response(orjson.dumps(data), media_type=media)
 
 
 def _iso(ts: float) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -100,23 +100,7 @@ async def purge_entities(request: Request) -> Response:
     """DELETE /entities (Purge Entities): the query's selectors pick the entities; ``drop``
     deletes only the named attributes of each, ``keep`` all attributes but the named ones, and
     without either the entities themselves are deleted. A purge needs at least one selector."""
-    nreq = await read_request(
-        request,
-        (
-            "id",
-            "idPattern",
-            "type",
-            "q",
-            "georel",
-            "geometry",
-            "coordinates",
-            "geoproperty",
-            "scopeQ",
-            "keep",
-            "drop",
-            "local",
-        ),
-    )
+    nreq = await read_request(request, (*p.SELECTION_PARAMS, "keep", "drop", "local"))
     params = nreq.params
     if not any(params.get(k) is not None for k in _SELECTORS):
         raise BadRequestData(

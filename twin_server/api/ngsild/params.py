@@ -16,7 +16,7 @@ from twin_server.errors import BadRequestData, TooManyResults
 from twin_server.jsonld.termmap import TermMap
 
 VIEW_PARAMS = ("attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "local")
-QUERY_PARAMS = (
+SELECTION_PARAMS = (
     "id",
     "idPattern",
     "type",
@@ -26,10 +26,9 @@ QUERY_PARAMS = (
     "coordinates",
     "geoproperty",
     "scopeQ",
-    "limit",
-    "offset",
-    "count",
 )
+"""Parameters that select entities (queries and purge)."""
+QUERY_PARAMS = (*SELECTION_PARAMS, "limit", "offset", "count")
 _FORMATS = {"normalized", "keyValues", "simplified", "concise"}
 
 

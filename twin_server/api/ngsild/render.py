@@ -63,14 +63,6 @@ def render_entity(entity: Entity, view: View) -> dict[str, Any]:
     return out
 
 
-def render_attrs_only(entity: Entity, view: View) -> dict[str, Any]:
-    return {k: v for k, v in render_entity(entity, view).items() if k not in ("id", "type")}
-
-
-def compact_name(name: str, terms: TermMap) -> str:
-    return terms.compact(name)
-
-
 def _shown(name: str, view: View) -> bool:
     if name in view.omit:
         return False

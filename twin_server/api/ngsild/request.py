@@ -81,7 +81,7 @@ async def ngsi_request(
                 f"Content-Type {media or '(none)'} is not accepted here; use "
                 + " or ".join(content_types)
             )
-        payload = await _read_json(request, max_body)
+        payload = await read_json(request, max_body)
         context = _body_context(payload, media, link)
     terms = await resolver.term_map(context)
     return NgsiRequest(request, tenant, terms, context, payload, query_params(request))
@@ -229,7 +229,7 @@ def _body_context(payload: Any, media: str, link: str | None) -> Any:
     return link
 
 
-async def _read_json(request: Request, limit: int) -> Any:
+async def read_json(request: Request, limit: int) -> Any:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")

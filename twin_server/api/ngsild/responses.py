@@ -8,7 +8,7 @@ import orjson
 from starlette.responses import Response
 
 from twin_server.api.ngsild.problem import problem
-from twin_server.api.ngsild.request import GEOJSON, JSON, JSONLD, NgsiRequest
+from twin_server.api.ngsild.request import JSON, JSONLD, NgsiRequest
 from twin_server.jsonld.termmap import TermMap
 
 
@@ -70,7 +70,3 @@ def update_result(
 
 def batch_error(entity_id: Any, error: Exception) -> dict[str, Any]:
     return {"entityId": entity_id, "error": problem(error)}
-
-
-def geojson_media(media: str) -> bool:
-    return media == GEOJSON
