@@ -78,8 +78,6 @@ class SqliteStore:
         self.path = Path(url.removeprefix("sqlite:///"))
         self._synchronous = synchronous
         self._cache = _EntityCache(cache_size)
-        self._checkpointer: threading.Thread | None = None
-        self._stop_checkpoints = threading.Event()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
@@ -98,17 +96,8 @@ class SqliteStore:
             target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True
         )
         self._writer.start()
-        self._stop_checkpoints.clear()
-        self._checkpointer = threading.Thread(
-            target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
-        )
-        self._checkpointer.start()
 
     async def close(self) -> None:
-        self._stop_checkpoints.set()
-        if self._checkpointer is not None:
-            await asyncio.to_thread(self._checkpointer.join)
-            self._checkpointer = None
         if self._writer is not None:
             self._queue.put(None)
             await asyncio.to_thread(self._writer.join)
@@ -123,26 +112,7 @@ class SqliteStore:
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA cache_size=-65536")
-        conn.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint_loop
         return conn
-
-    def _checkpoint_loop(self) -> None:
-        """Checkpoint the WAL from a thread of its own, so that commits never pay for it.
-
-        PASSIVE checkpoints never block the writer; a TRUNCATE when the log has grown large
-        keeps the file bounded (it waits for readers, not for the writer's group commits).
-        """
-        conn = self._connect()
-        try:
-            while not self._stop_checkpoints.wait(0.5):
-                try:
-                    _, log_pages, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    if log_pages > 50_000:
-                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                except sqlite3.Error:
-                    log.warning("WAL checkpoint failed; will retry", exc_info=True)
-        finally:
-            conn.close()
 
     @property
     def _db(self) -> sqlite3.Connection:
