@@ -154,14 +154,7 @@ class Server:
 
 
 def wrk(url: str, args: argparse.Namespace, script: Path) -> dict[str, float]:
-    """The median run (by throughput) of ``--repeat`` wrk runs: this VM's speed drifts."""
-    runs = sorted(
-        (_wrk_once(url, args, script) for _ in range(args.repeat)), key=lambda r: r["rps"]
-    )
-    return runs[len(runs) // 2]
-
-
-def _wrk_once(url: str, args: argparse.Namespace, script: Path) -> dict[str, float]:
+    """One wrk run: throughput, p50 / p99 latency (ms) and non-2xx responses."""
     out = subprocess.run(
         [
             "wrk",
