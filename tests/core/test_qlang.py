@@ -30,6 +30,7 @@ ENTITY: Entity = {
         V + "running": prop(True),
         V + "since": prop("2026-01-05T08:00:00Z"),
         V + "feeds": [{"type": "Relationship", "object": "urn:ngsi-ld:Tank:1"}],
+        V + "category": [{"type": "VocabProperty", "vocab": [V + "Industrial", V + "Water"]}],
     },
 }
 
@@ -58,6 +59,11 @@ ENTITY: Entity = {
         ("feeds==urn:ngsi-ld:Tank:2", False),
         ('speed=="1450"', False),
         ("colour!=1", False),
+        ('category=="Water"', True),
+        ("category==Industrial", True),
+        ("category==Domestic,Water", True),
+        ("category!=Water", False),
+        ("category==Domestic", False),
     ],
 )
 def test_q_matches_as_the_specification_says(q: str, expected: bool) -> None:

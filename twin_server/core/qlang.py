@@ -51,19 +51,25 @@ class Term:
     op: str | None
     value: Any = None
     """An atom, a tuple (value list) or a ``Range``."""
+    vocab_value: Any = None
+    """``value`` with its strings expanded: what a VocabProperty's (expanded) IRIs compare to."""
 
     def matches(self, entity: Entity) -> bool:
         targets = list(_targets(entity, self.path))
         if self.op is None:
             return bool(targets)
         if self.op in ("!=", "!~="):
-            positive = Term(self.path, "==" if self.op == "!=" else "~=", self.value)
+            op = "==" if self.op == "!=" else "~="
+            positive = Term(self.path, op, self.value, self.vocab_value)
             return bool(targets) and not any(positive._test(t) for t in targets)
         return any(self._test(t) for t in targets)
 
     def _test(self, target: Any) -> bool:
         if isinstance(target, list):
             return any(self._test(t) for t in target)
+        if isinstance(target, _Vocab):
+            as_iris = Term(self.path, self.op, self.vocab_value)
+            return any(as_iris._test(iri) for iri in target.iris)
         op, value = self.op, self.value
         if op == "~=":
             return isinstance(target, str) and value.search(target) is not None
@@ -73,6 +79,13 @@ class Term:
             return any(_compare(target, v, "==") for v in value)
         assert op is not None
         return _compare(target, value, op)
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocab:
+    """The value of a VocabProperty, whose IRIs are compared with expanded q values."""
+
+    iris: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +167,10 @@ class _Parser:
         self.pos += len(op)
         raw = self.raw_value()
         if op in ("~=", "!~="):
-            return Term(path, op, _regex(_unquote(raw), self))
-        return Term(path, op, self.value(raw, op))
+            pattern = _regex(_unquote(raw), self)
+            return Term(path, op, pattern, pattern)
+        value = self.value(raw, op)
+        return Term(path, op, value, _expand_strings(value, self.expand))
 
     def path(self) -> Path:
         names = [self.name()]
@@ -225,6 +240,16 @@ class _Parser:
         return _temporal(raw) or raw
 
 
+def _expand_strings(value: Any, expand: Expander) -> Any:
+    if isinstance(value, str):
+        return expand(value)
+    if isinstance(value, tuple):
+        return tuple(_expand_strings(v, expand) for v in value)
+    if isinstance(value, Range):
+        return Range(_expand_strings(value.low, expand), _expand_strings(value.high, expand))
+    return value
+
+
 def _temporal(raw: str) -> datetime | date | time | None:
     try:
         if "T" in raw:
@@ -282,7 +307,11 @@ def _walk(inst: Instance, subs: tuple[str, ...], keys: tuple[str, ...]) -> Itera
         for sub in inst.get("sub", {}).get(head, ()):
             yield from _walk(sub, rest, keys)
         return
-    yield from _keys(_value_of(inst), keys)
+    value = _value_of(inst)
+    if inst["type"] == "VocabProperty" and not keys:
+        yield _Vocab(tuple(value) if isinstance(value, list) else (value,))
+        return
+    yield from _keys(value, keys)
 
 
 def _keys(value: Any, keys: tuple[str, ...]) -> Iterator[Any]:

@@ -543,3 +543,11 @@ async def test_scope_query_selects_by_scope(client: httpx.AsyncClient) -> None:
     assert [e["id"] for e in r.json()] == ["urn:ngsi-ld:Pump:0", "urn:ngsi-ld:Pump:2"]
     r = await client.get(f"{NGSI}/entities", params={"scopeQ": "Madrid"})
     assert r.status_code == 400
+
+
+async def test_q_on_a_vocab_property_uses_short_names(client: httpx.AsyncClient) -> None:
+    await create(client, pump(category={"type": "VocabProperty", "vocab": "Industrial"}))
+    r = await client.get(f"{NGSI}/entities", params={"type": "Pump", "q": "category==Industrial"})
+    assert [e["id"] for e in r.json()] == ["urn:ngsi-ld:Pump:1"]
+    r = await client.get(f"{NGSI}/entities", params={"type": "Pump", "q": "category==Domestic"})
+    assert r.json() == []
