@@ -18,6 +18,7 @@ from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.ngsild.context import Services
 from twin_server.api.ngsild.contexts import hosted_id
 from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
+from twin_server.api.ngsild.render_cache import RenderCache
 from twin_server.api.ngsild.routes import BASE as NGSI_LD_BASE
 from twin_server.api.ngsild.routes import NgsiLdDispatcher
 from twin_server.bus import open_bus
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None) -> TwinApp:
             cache_size=settings.context_cache_size,
             hosted=_hosted_lookup(store),
         )
-        app.state.services = Services(settings, TwinGraph(store, bus), resolver)
+        renders = RenderCache(settings.entity_cache_size)
+        app.state.services = Services(settings, TwinGraph(store, bus), resolver, renders)
         log.info("twin server ready: store %s", store.url)
         try:
             yield

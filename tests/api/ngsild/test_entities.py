@@ -551,3 +551,22 @@ async def test_q_on_a_vocab_property_uses_short_names(client: httpx.AsyncClient)
     assert [e["id"] for e in r.json()] == ["urn:ngsi-ld:Pump:1"]
     r = await client.get(f"{NGSI}/entities", params={"type": "Pump", "q": "category==Domestic"})
     assert r.json() == []
+
+
+async def test_a_read_after_a_write_never_shows_the_old_rendering(
+    client: httpx.AsyncClient,
+) -> None:
+    await create(client, pump())
+    url = f"{NGSI}/entities/urn:ngsi-ld:Pump:1"
+    for value in range(3):
+        assert (await client.get(url)).json()["speed"]["value"] == (1450 if value == 0 else value)
+        r = await client.patch(f"{url}/attrs/speed", json={"value": value + 1}, headers=JSON)
+        assert r.status_code == 204
+    other = {
+        "Link": "<https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld>; "
+        'rel="http://www.w3.org/ns/json-ld#context"'
+    }
+    assert (await client.get(url, headers=other)).json()["speed"]["value"] == 3
+    assert (await client.get(url, params={"options": "keyValues"})).json()["speed"] == 3
+    await client.delete(url)
+    assert (await client.get(url)).status_code == 404

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from twin_server.api.ngsild.render_cache import RenderCache
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.jsonld.resolver import ContextResolver
@@ -16,6 +17,7 @@ class Services:
     settings: Settings
     graph: TwinGraph
     resolver: ContextResolver
+    renders: RenderCache
 
 
 def services(request: Request) -> Services:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,7 +20,7 @@ from twin_server.api.ngsild.request import (
     negotiate,
     ngsi_request,
 )
-from twin_server.api.ngsild.responses import body_response, no_content
+from twin_server.api.ngsild.responses import body_response, encoded_response, no_content
 from twin_server.core import ingest, operations
 from twin_server.core.types import Entity
 from twin_server.errors import BadRequestData, NotFound
@@ -64,11 +65,24 @@ async def retrieve_entity(request: Request) -> Response:
     nreq = await read_request(request, (*p.VIEW_PARAMS, "type", "datasetId"))
     entity = await services(request).graph.retrieve(nreq.tenant, request.path_params["id"])
     _check_type(entity, nreq)
+    if media == JSON:
+        return _cached_json(request, nreq, entity)
     view = p.view(nreq.params, nreq.terms)
     if media == GEOJSON:
         geometry = nreq.terms.expand(nreq.params.get("geometryProperty") or "location")
         return body_response(nreq, feature(entity, view, geometry), media=GEOJSON)
     return body_response(nreq, render_entity(entity, view), media=media)
+
+
+def _cached_json(request: Request, nreq: NgsiRequest, entity: Entity) -> Response:
+    """The JSON body of an entity, rendered once per (entity state, @context, parameters)."""
+    cache = services(request).renders
+    key = cache.key(nreq.tenant, entity, nreq.terms, request.scope.get("query_string", b""))
+    body = cache.get(key, entity, nreq.terms)
+    if body is None:
+        body = orjson.dumps(render_entity(entity, p.view(nreq.params, nreq.terms)))
+        cache.put(key, entity, nreq.terms, body)
+    return encoded_response(nreq, body)
 
 
 async def query_entities(request: Request) -> Response:

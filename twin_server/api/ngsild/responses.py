@@ -32,20 +32,32 @@ def body_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """``data`` as ``media``: JSON gets a Link header, JSON-LD gets @context in the body."""
-    raw = [(b"content-type", media.encode())]
     if media == JSONLD:
         context = nreq.response_context()
         if isinstance(data, list):
             data = [{**d, "@context": context} if isinstance(d, dict) else d for d in data]
         elif isinstance(data, dict):
             data = {**data, "@context": context}
-    else:
+    return encoded_response(nreq, orjson.dumps(data), media=media, status=status, headers=headers)
+
+
+def encoded_response(
+    nreq: NgsiRequest,
+    body: bytes,
+    *,
+    media: str = JSON,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An already-encoded body with the NGSI-LD headers (Link for JSON, the tenant)."""
+    raw = [(b"content-type", media.encode())]
+    if media != JSONLD:
         raw.append((b"link", nreq.context_link().encode()))
     if nreq.tenant:
         raw.append((b"ngsild-tenant", nreq.tenant.encode()))
     for name, value in (headers or {}).items():
         raw.append((name.lower().encode(), value.encode()))
-    return NgsiResponse(orjson.dumps(data), status, raw)
+    return NgsiResponse(body, status, raw)
 
 
 def no_content(nreq: NgsiRequest | None = None, **headers: str) -> Response:
