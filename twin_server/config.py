@@ -46,7 +46,10 @@ class Settings(BaseSettings):
         "loss); NORMAL survives a killed process but not a power cut.",
     )
     entity_cache_size: int = Field(
-        20_000, ge=0, description="Entities the SQLite store keeps parsed in memory (0: none)."
+        20_000,
+        ge=0,
+        description="Entities the SQLite store keeps parsed in memory, and rendered GET bodies "
+        "the API keeps (0: none).",
     )
     max_batch_entities: int = Field(
         1000, gt=0, description="Most entities accepted in one batch operation request."
