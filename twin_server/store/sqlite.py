@@ -29,6 +29,7 @@ from twin_server.core.timeutil import now_iso
 from twin_server.core.types import Entity
 from twin_server.errors import StoreUnavailable, TwinError
 from twin_server.store.base import DEFAULT_TENANT, Applied, AttributeStat, Candidates
+from twin_server.store.entity_cache import EntityCache
 from twin_server.store.indexing import index_terms
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class SqliteStore:
         self.url = url
         self.path = Path(url.removeprefix("sqlite:///"))
         self._synchronous = synchronous
-        self._cache = _EntityCache(cache_size)
+        self._cache = EntityCache(cache_size)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
@@ -343,46 +344,6 @@ class SqliteStore:
         job = _Job("", (), loop, loop.create_future(), raw=lambda conn: conn.execute(sql, params))
         self._queue.put(job)
         await job.future
-
-
-class _EntityCache:
-    """Parsed entities by (tenant, id), bounded, holding committed state only.
-
-    The writer thread applies each committed group; the event loop's thread fills it on a read
-    miss, unless a commit happened since that read began (its row might be stale). Eviction is
-    oldest-inserted first.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: dict[tuple[str, str], Entity] = {}
-        self._lock = threading.Lock()
-        self.generation = 0
-
-    def get(self, key: tuple[str, str]) -> Entity | None:
-        return self._entries.get(key)
-
-    def fill(self, key: tuple[str, str], entity: Entity, generation: int) -> None:
-        with self._lock:
-            if generation == self.generation and self._size:
-                self._put(key, entity)
-
-    def apply(self, written: dict[tuple[str, str], Entity | None]) -> None:
-        if not written:
-            return
-        with self._lock:
-            self.generation += 1
-            for key, entity in written.items():
-                if entity is None:
-                    self._entries.pop(key, None)
-                elif self._size:
-                    self._put(key, entity)
-
-    def _put(self, key: tuple[str, str], entity: Entity) -> None:
-        self._entries.pop(key, None)
-        self._entries[key] = entity
-        while len(self._entries) > self._size:
-            del self._entries[next(iter(self._entries))]
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:

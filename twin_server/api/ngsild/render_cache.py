@@ -8,8 +8,6 @@ holds references, so an object (and so its id) cannot be reused while cached.
 
 from __future__ import annotations
 
-from typing import Any
-
 from twin_server.core.types import Entity
 from twin_server.jsonld.termmap import TermMap
 
@@ -38,9 +36,3 @@ class RenderCache:
         self._entries[key] = (entity, terms, body)
         if len(self._entries) > self._size:
             del self._entries[next(iter(self._entries))]
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def stats(self) -> dict[str, Any]:
-        return {"entries": len(self._entries), "size": self._size}
