@@ -10,7 +10,9 @@ def index_terms(entity: Entity | None) -> tuple[frozenset[str], dict[str, str]]:
     if entity is None:
         return frozenset(), {}
     attrs = {
-        name: ",".join(sorted({i["type"] for i in instances}))
+        name: instances[0]["type"]
+        if len(instances) == 1
+        else ",".join(sorted({i["type"] for i in instances}))
         for name, instances in entity["attrs"].items()
     }
     return frozenset(entity["type"]), attrs

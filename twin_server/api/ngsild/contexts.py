@@ -13,7 +13,7 @@ from starlette.responses import Response
 from twin_server.api.ngsild import params as p
 from twin_server.api.ngsild.context import services
 from twin_server.api.ngsild.problem import UnsupportedMediaType
-from twin_server.api.ngsild.request import JSON, check_params, negotiate, read_json
+from twin_server.api.ngsild.request import JSON, check_params, header, negotiate, read_json
 from twin_server.errors import BadRequestData, NotFound
 
 PATH = "/ngsi-ld/v1/jsonldContexts/"
@@ -27,7 +27,7 @@ def hosted_id(url: str) -> str | None:
 
 async def create_context(request: Request) -> Response:
     check_params(request, ())
-    media = (request.headers.get("content-type") or "").split(";")[0].strip()
+    media = (header(request, "content-type") or "").split(";")[0].strip()
     if media not in ("application/json", "application/ld+json"):
         raise UnsupportedMediaType("send the @context as application/json or application/ld+json")
     s = services(request)
