@@ -232,8 +232,12 @@ class SqliteStore:
                     StoreUnavailable(f"the store could not commit: {exc}") for _ in job.operations
                 ]
             self._tenants.intersection_update(_committed_tenants(conn))
+        # One wake-up of each event loop for the whole group, not one per write.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in jobs:
-            job.loop.call_soon_threadsafe(_resolve, job.future, job.results)
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, waiting in by_loop.items():
+            loop.call_soon_threadsafe(_resolve_all, waiting)
 
     def _run(
         self,
@@ -346,9 +350,10 @@ class SqliteStore:
         await job.future
 
 
-def _resolve(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
+def _resolve_all(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_result(job.results)
 
 
 def _committed_tenants(conn: sqlite3.Connection) -> set[str]:
