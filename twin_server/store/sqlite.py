@@ -29,7 +29,7 @@ from twin_server.core.timeutil import now_iso
 from twin_server.core.types import Entity
 from twin_server.errors import StoreUnavailable, TwinError
 from twin_server.store.base import DEFAULT_TENANT, Applied, AttributeStat, Candidates
-from twin_server.store.entity_cache import EntityCache
+from twin_server.store.entity_cache import EntityCache, Key, Row
 from twin_server.store.indexing import index_terms
 
 log = logging.getLogger(__name__)
@@ -130,16 +130,15 @@ class SqliteStore:
     async def get(self, tenant: str, entity_id: str) -> Entity | None:
         """The entity, shared with the cache: callers must not modify it."""
         key = (tenant, entity_id)
-        found = self._cache.get(key)
-        if found is not None:
-            return found
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         generation = self._cache.generation
-        row = self._db.execute("SELECT doc FROM entities WHERE tenant=? AND id=?", key).fetchone()
+        row = self._select(self._db, key)
         if row is None:
             return None
-        entity: Entity = orjson.loads(row[0])
-        self._cache.fill(key, entity, generation)
-        return entity
+        self._cache.fill(key, row, generation)
+        return row[1]
 
     async def scan(self, tenant: str, candidates: Candidates) -> AsyncIterator[list[Entity]]:
         sql, params = _candidate_sql(tenant, candidates)
@@ -211,7 +210,7 @@ class SqliteStore:
         conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
-        written: dict[tuple[str, str], Entity | None] = {}
+        written: dict[Key, Row | None] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in jobs:
@@ -245,19 +244,13 @@ class SqliteStore:
         tenant: str,
         entity_id: str,
         operation: Operation,
-        written: dict[tuple[str, str], Entity | None],
+        written: dict[Key, Row | None],
     ) -> Applied | Exception:
         """One operation inside the group's transaction. Operations never modify their input,
         so the cached (or earlier-in-this-group) entity is handed to them as it is."""
         key = (tenant, entity_id)
-        row = conn.execute("SELECT eid FROM entities WHERE tenant=? AND id=?", key).fetchone()
-        before: Entity | None
-        if key in written:
-            before = written[key]
-        elif row is None:
-            before = None
-        else:
-            before = self._cache.get(key) or self._load(conn, row[0])
+        found = written[key] if key in written else self._cache.row(key) or self._select(conn, key)
+        eid, before = found if found is not None else (None, None)
         now = now_iso()
         try:
             outcome = operation(before, now)
@@ -268,16 +261,15 @@ class SqliteStore:
             return exc
         after = outcome.entity
         if after != before:
-            self._write(conn, tenant, row[0] if row else None, before, after)
-            written[key] = after
+            eid = self._write(conn, tenant, eid, before, after)
+            written[key] = (eid, after) if after is not None else None
         return Applied(before, after, outcome, now)
 
     @staticmethod
-    def _load(conn: sqlite3.Connection, eid: int) -> Entity:
-        doc: Entity = orjson.loads(
-            conn.execute("SELECT doc FROM entities WHERE eid=?", (eid,)).fetchone()[0]
-        )
-        return doc
+    def _select(conn: sqlite3.Connection, key: Key) -> Row | None:
+        found = conn.execute("SELECT eid, doc FROM entities WHERE tenant=? AND id=?", key)
+        row = found.fetchone()
+        return (row[0], orjson.loads(row[1])) if row else None
 
     def _write(
         self,
@@ -286,7 +278,8 @@ class SqliteStore:
         eid: int | None,
         before: Entity | None,
         after: Entity | None,
-    ) -> None:
+    ) -> int:
+        """Write the change; return the entity's row id."""
         if after is None:
             assert eid is not None
             conn.execute("DELETE FROM entities WHERE eid=?", (eid,))
@@ -316,6 +309,7 @@ class SqliteStore:
                 "INSERT INTO entity_attrs VALUES (?, ?, ?, ?)",
                 [(tenant, a, eid, k) for a, k in new_attrs.items()],
             )
+        return eid
 
     # -- hosted @contexts --------------------------------------------------------------------
 
