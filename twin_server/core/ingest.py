@@ -55,15 +55,23 @@ _INSTANCE_MEMBERS = frozenset(
 
 
 def entity_from_payload(
-    payload: Any, terms: TermMap, *, require_id: bool = True, allow_null: bool = False
+    payload: Any,
+    terms: TermMap,
+    *,
+    require_id: bool = True,
+    require_type: bool | None = None,
+    allow_null: bool = False,
 ) -> Entity:
-    """Parse a whole entity. ``allow_null`` admits ``urn:ngsi-ld:null`` (merge patches)."""
+    """Parse a whole entity. ``require_type`` defaults to ``require_id``; ``allow_null`` admits
+    ``urn:ngsi-ld:null`` (merge patches)."""
+    if require_type is None:
+        require_type = require_id
     if not isinstance(payload, dict):
         raise BadRequestData("an entity must be a JSON object")
     entity: Entity = {}
     if require_id or "id" in payload:
         entity["id"] = entity_id(payload.get("id"))
-    if "type" in payload or require_id:
+    if "type" in payload or require_type:
         entity["type"] = entity_types(payload.get("type"), terms)
     if "scope" in payload:
         entity["scope"] = scopes(payload["scope"])

@@ -6,6 +6,7 @@ everything succeeded. All the writes of one request are committed together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from twin_server.api.ngsild.request import JSON, JSONLD, NgsiRequest, negotiate
 from twin_server.api.ngsild.responses import batch_error, body_response, no_content
 from twin_server.core import ingest, operations
 from twin_server.core.operations import Operation
+from twin_server.core.types import Entity
 from twin_server.errors import BadRequestData, TwinError
 from twin_server.store.base import Applied
 
@@ -169,34 +171,20 @@ def _items(nreq: NgsiRequest, request: Request) -> list[Any]:
 def _entity_op(
     nreq: NgsiRequest,
     item: Any,
-    build: Any,
+    build: Callable[[Entity], Operation],
     *,
     require_type: bool = True,
     allow_null: bool = False,
 ) -> tuple[Any, Operation | TwinError]:
+    """(entity id, operation), or (the id as given, the error) when the entry is invalid."""
     raw_id = item.get("id") if isinstance(item, dict) else None
     try:
-        payload = (
-            {k: v for k, v in item.items() if k != "@context"} if isinstance(item, dict) else item
-        )
-        entity = (
-            ingest.entity_from_payload(payload, nreq.terms, require_id=True, allow_null=allow_null)
-            if require_type
-            else _typeless(payload, nreq, allow_null)
+        entity = ingest.entity_from_payload(
+            item, nreq.terms, require_type=require_type, allow_null=allow_null
         )
         return entity["id"], build(entity)
     except TwinError as exc:
         return raw_id, exc
-
-
-def _typeless(payload: Any, nreq: NgsiRequest, allow_null: bool) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise BadRequestData("an entity must be a JSON object")
-    entity = ingest.entity_from_payload(
-        payload, nreq.terms, require_id=False, allow_null=allow_null
-    )
-    entity["id"] = ingest.entity_id(payload.get("id"))
-    return entity
 
 
 async def _run(
