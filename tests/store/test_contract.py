@@ -117,6 +117,32 @@ async def test_scan_narrows_by_ids_types_and_attributes_in_creation_order(store:
     ) == ["urn:ngsi-ld:E:3"]
 
 
+async def test_count_agrees_with_scan(store: Store) -> None:
+    ops = [
+        (f"urn:ngsi-ld:E:{n}", operations.create(e))
+        for n, e in enumerate(
+            [
+                entity(0, "Pump", speed=1),
+                entity(1, "Tank", level=2),
+                entity(2, "Pump", "Tank"),
+                entity(3, "Valve", speed=4),
+            ]
+        )
+    ]
+    await store.apply("", ops)
+    for candidates in (
+        Candidates(),
+        Candidates(types=frozenset({T + "Tank"})),
+        Candidates(types=frozenset({T + "Tank", T + "Valve"})),
+        Candidates(attrs=frozenset({T + "speed"})),
+        Candidates(
+            ids=frozenset({"urn:ngsi-ld:E:0", "urn:ngsi-ld:E:1"}), types=frozenset({T + "Pump"})
+        ),
+    ):
+        assert await store.count("", candidates) == len(await collect(store, "", candidates))
+    assert await store.count("other", Candidates()) == 0
+
+
 async def test_scan_streams_more_than_one_chunk(store: Store) -> None:
     ops = [(f"urn:ngsi-ld:E:{n}", operations.create(entity(n))) for n in range(1203)]
     await store.apply("", ops)

@@ -29,6 +29,12 @@ class EntityQuery:
         types = frozenset(self.types.names()) if self.types is not None else None
         return Candidates(ids=self.ids, types=types, attrs=self.attrs)
 
+    def decided_by_index(self) -> bool:
+        """True when ``candidates()`` selects exactly the matches (nothing left to test)."""
+        if any(x is not None for x in (self.id_pattern, self.q, self.geo, self.scope)):
+            return False
+        return self.types is None or self.types.is_disjunction()
+
     def matches(self, entity: Entity) -> bool:
         if self.ids is not None and entity["id"] not in self.ids:
             return False

@@ -31,6 +31,10 @@ class Selector:
             return all(p.matches(test) for p in self.parts)
         return any(p.matches(test) for p in self.parts)
 
+    def is_disjunction(self) -> bool:
+        """True for a name or an OR of names: any one of them present is a match."""
+        return self.op == "leaf" or (self.op == "or" and all(p.op == "leaf" for p in self.parts))
+
     def names(self) -> set[str]:
         if self.op == "leaf":
             return {self.name}

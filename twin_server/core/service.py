@@ -44,6 +44,9 @@ class TwinGraph:
         self, tenant: str, query: EntityQuery, *, limit: int, offset: int, count: bool
     ) -> Page:
         await self.check_tenant(tenant)
+        if count and query.decided_by_index():
+            page = await self.query(tenant, query, limit=limit, offset=offset, count=False)
+            return Page(page.entities, await self.store.count(tenant, query.candidates()))
         found: list[Entity] = []
         total = 0
         async for chunk in self.store.scan(tenant, query.candidates()):

@@ -69,6 +69,9 @@ class MemoryStore:
         if chunk:
             yield chunk
 
+    async def count(self, tenant: str, candidates: Candidates) -> int:
+        return sum([len(chunk) async for chunk in self.scan(tenant, candidates)])
+
     async def tenant_exists(self, tenant: str) -> bool:
         return tenant in self._entities
 

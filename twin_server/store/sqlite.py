@@ -153,6 +153,16 @@ class SqliteStore:
                 return
             await asyncio.sleep(0)
 
+    async def count(self, tenant: str, candidates: Candidates) -> int:
+        only = _single_index(candidates)
+        if only is not None:  # the index alone answers: no entity row is read
+            table, column, value = only
+            sql = f"SELECT COUNT(*) FROM {table} WHERE tenant=? AND {column}=?"
+            return int(self._db.execute(sql, (tenant, value)).fetchone()[0])
+        source, where, params, _ = _candidates(tenant, candidates)
+        row = self._db.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", params).fetchone()
+        return int(row[0])
+
     async def tenant_exists(self, tenant: str) -> bool:
         return tenant in self._tenants
 
@@ -358,8 +368,26 @@ def _split(joined: str | None) -> list[str]:
     return joined.split(",") if joined else []
 
 
+def _single_index(c: Candidates) -> tuple[str, str, str] | None:
+    """(table, column, value) when one type or one attribute is the whole selection."""
+    if c.ids is not None or (c.types is not None and c.attrs is not None):
+        return None
+    if c.types is not None and len(c.types) == 1:
+        return ("entity_types", "type", next(iter(c.types)))
+    if c.attrs is not None and len(c.attrs) == 1:
+        return ("entity_attrs", "attr", next(iter(c.attrs)))
+    return None
+
+
 def _candidate_sql(tenant: str, c: Candidates) -> tuple[str, tuple[Any, ...]]:
-    """SQL returning (eid, doc) of candidates after a given eid, in eid order, limited.
+    """SQL returning (eid, doc) of candidates after a given eid, in eid order, limited."""
+    source, where, params, order = _candidates(tenant, c)
+    sql = f"SELECT e.eid, e.doc FROM {source} WHERE {where} AND {order}>? ORDER BY {order} LIMIT ?"
+    return sql, params
+
+
+def _candidates(tenant: str, c: Candidates) -> tuple[str, str, tuple[Any, ...], str]:
+    """(FROM, WHERE, parameters, ordering column) selecting the candidate entities.
 
     A single type (or else a single attribute) drives the scan from its index, which is already
     in eid order, so a page costs what it returns. Other filters are EXISTS probes on the
@@ -397,8 +425,4 @@ def _candidate_sql(tenant: str, c: Candidates) -> tuple[str, tuple[Any, ...]]:
             f"({','.join('?' * len(values))}))"
         )
         params.extend(sorted(values))
-    sql = (
-        f"SELECT e.eid, e.doc FROM {source} WHERE {' AND '.join(where)} AND {order}>? "
-        f"ORDER BY {order} LIMIT ?"
-    )
-    return sql, tuple(params)
+    return source, " AND ".join(where), tuple(params), order
