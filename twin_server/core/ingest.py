@@ -31,6 +31,8 @@ from twin_server.core.types import (
 from twin_server.errors import BadRequestData
 from twin_server.jsonld.termmap import TermMap, is_absolute_iri
 
+MAX_SUB_ATTRIBUTE_DEPTH = 16
+"""Deepest nesting of sub-attributes accepted (deeper is refused, not a crash)."""
 NULL_URI = "urn:ngsi-ld:null"
 """The NGSI-LD null: in a merge it deletes what it stands for."""
 
@@ -139,13 +141,13 @@ def attribute_name(name: Any, terms: TermMap) -> str:
 
 
 def attribute_instances(
-    name: str, value: Any, terms: TermMap, *, allow_null: bool = False
+    name: str, value: Any, terms: TermMap, *, allow_null: bool = False, depth: int = 0
 ) -> list[Instance]:
     """Parse one attribute: an instance, or an array of instances with distinct datasetIds."""
     if allow_null and value == NULL_URI:
         return []
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        instances = [instance(name, v, terms, allow_null=allow_null) for v in value]
+        instances = [instance(name, v, terms, allow_null=allow_null, depth=depth) for v in value]
         seen: set[str | None] = set()
         for inst in instances:
             dataset = inst.get("datasetId")
@@ -154,11 +156,17 @@ def attribute_instances(
                 raise BadRequestData(f"attribute {name!r} has two instances with {what}")
             seen.add(dataset)
         return instances
-    return [instance(name, value, terms, allow_null=allow_null)]
+    return [instance(name, value, terms, allow_null=allow_null, depth=depth)]
 
 
-def instance(name: str, value: Any, terms: TermMap, *, allow_null: bool = False) -> Instance:
+def instance(
+    name: str, value: Any, terms: TermMap, *, allow_null: bool = False, depth: int = 0
+) -> Instance:
     """Parse one attribute instance, in normalized or concise form."""
+    if depth > MAX_SUB_ATTRIBUTE_DEPTH:
+        raise BadRequestData(
+            f"sub-attributes nest deeper than {MAX_SUB_ATTRIBUTE_DEPTH} levels (at {name!r})"
+        )
     if not isinstance(value, dict):
         if value is None:
             raise BadRequestData(f"attribute {name!r} is null; NGSI-LD has no null values")
@@ -182,7 +190,9 @@ def instance(name: str, value: Any, terms: TermMap, *, allow_null: bool = False)
             if allow_null and item == NULL_URI:
                 sub[iri] = []
             else:
-                sub[iri] = attribute_instances(key, item, terms, allow_null=allow_null)
+                sub[iri] = attribute_instances(
+                    key, item, terms, allow_null=allow_null, depth=depth + 1
+                )
     return inst
 
 

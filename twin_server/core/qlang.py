@@ -25,12 +25,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from twin_server.core.patterns import compile_pattern
 from twin_server.core.timeutil import parse_datetime
 from twin_server.core.types import Entity, Instance
 from twin_server.errors import BadRequestData
 
 Expander = Callable[[str], str]
 
+MAX_NESTING = 32
+"""Deepest parenthesis nesting accepted in q (and in type and scope expressions)."""
 _OPS = ("!~=", "==", "!=", ">=", "<=", "~=", ">", "<")
 _STOP = set(";|()")
 _NAME = re.compile(r"[^\s.\[\]()|;=!<>~,\"']+")
@@ -128,6 +131,7 @@ class _Parser:
     def __init__(self, text: str, expand: Expander) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
         self.expand = expand
 
     def fail(self, what: str) -> None:
@@ -152,8 +156,12 @@ class _Parser:
 
     def term(self) -> Query:
         if self.peek() == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                self.fail(f"parentheses nest deeper than {MAX_NESTING}")
             self.pos += 1
             inner = self.query()
+            self.depth -= 1
             if self.peek() != ")":
                 self.fail("missing )")
             self.pos += 1
@@ -167,7 +175,7 @@ class _Parser:
         self.pos += len(op)
         raw = self.raw_value()
         if op in ("~=", "!~="):
-            pattern = _regex(_unquote(raw), self)
+            pattern = compile_pattern(_unquote(raw), f"the pattern of q at position {self.pos}")
             return Term(path, op, pattern, pattern)
         value = self.value(raw, op)
         return Term(path, op, value, _expand_strings(value, self.expand))
@@ -261,14 +269,6 @@ def _temporal(raw: str) -> datetime | date | time | None:
     except ValueError:
         return None
     return None
-
-
-def _regex(pattern: str, parser: _Parser) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        parser.fail(f"bad regular expression ({exc})")
-        raise AssertionError from exc
 
 
 def _unquote(raw: str) -> str:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from twin_server.core.qlang import MAX_NESTING
 from twin_server.errors import BadRequestData
 
 _TOKEN = re.compile(r"\s*([(),;|]|[^(),;|\s]+)")
@@ -46,6 +47,7 @@ def parse_selector(text: str, what: str, leaf: Callable[[str], str]) -> Selector
     if not text.strip() or "".join(tokens).replace(" ", "") != re.sub(r"\s", "", text):
         raise BadRequestData(f"{what} {text!r} is not a valid expression")
     pos = 0
+    depth = 0
 
     def fail(why: str) -> BadRequestData:
         return BadRequestData(f"{what} {text!r}: {why}")
@@ -73,7 +75,12 @@ def parse_selector(text: str, what: str, leaf: Callable[[str], str]) -> Selector
         token = tokens[pos]
         pos += 1
         if token == "(":
+            nonlocal depth
+            depth += 1
+            if depth > MAX_NESTING:
+                raise fail(f"parentheses nest deeper than {MAX_NESTING}")
             inner = disjunction()
+            depth -= 1
             if pos >= len(tokens) or tokens[pos] != ")":
                 raise fail("missing )")
             pos += 1

@@ -570,3 +570,32 @@ async def test_a_read_after_a_write_never_shows_the_old_rendering(
     assert (await client.get(url, params={"options": "keyValues"})).json()["speed"] == 3
     await client.delete(url)
     assert (await client.get(url)).status_code == 404
+
+
+async def test_hostile_queries_are_refused_quickly_without_harm(
+    client: httpx.AsyncClient,
+) -> None:
+    await create(client, pump(name={"value": "a" * 40 + "!"}))
+    hostile = [
+        {"type": "Pump", "q": 'name~="(a+)+$"'},
+        {"idPattern": "(x*)*y"},
+        {"type": "Pump", "q": "(" * 3000 + "speed" + ")" * 3000},
+        {"type": "(" * 3000 + "Pump" + ")" * 3000},
+        {"scopeQ": "(" * 100 + "/a" + ")" * 100},
+    ]
+    for params in hostile:
+        r = await client.get(f"{NGSI}/entities", params=params)
+        assert r.status_code == 400, params
+        assert r.json()["type"].endswith("/BadRequestData")
+    r = await client.get(f"{NGSI}/entities", params={"type": "Pump", "q": 'name~="^a+!$"'})
+    assert len(r.json()) == 1
+
+
+async def test_deeply_nested_sub_attributes_are_refused(client: httpx.AsyncClient) -> None:
+    deep: dict[str, object] = {"value": 1}
+    for _ in range(400):
+        deep = {"value": 1, "sub": deep}
+    r = await client.post(f"{NGSI}/entities", json=pump(a=deep), headers=JSON)
+    assert r.status_code == 400
+    assert "nest deeper" in r.json()["detail"]
+    assert (await client.get(f"{NGSI}/entities/urn:ngsi-ld:Pump:1")).status_code == 404

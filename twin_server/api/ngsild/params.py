@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from twin_server.api.ngsild.render import View
 from twin_server.config import Settings
 from twin_server.core import ingest
 from twin_server.core.geoquery import parse_geoquery
+from twin_server.core.patterns import compile_pattern
 from twin_server.core.qlang import parse_q
 from twin_server.core.query import EntityQuery
 from twin_server.core.selectors import parse_selector, scope_leaf
@@ -97,10 +97,7 @@ def entity_query(params: Any, terms: TermMap) -> EntityQuery:
         ids = frozenset(ingest.entity_id(i.strip()) for i in params["id"].split(","))
     pattern = None
     if params.get("idPattern") is not None:
-        try:
-            pattern = re.compile(params["idPattern"])
-        except re.error as exc:
-            raise BadRequestData(f"idPattern is not a valid regular expression: {exc}") from exc
+        pattern = compile_pattern(params["idPattern"], "idPattern")
     types = None
     if params.get("type") is not None:
         types = parse_selector(params["type"], "type", lambda n: ingest.entity_types(n, terms)[0])
