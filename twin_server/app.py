@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,6 +18,7 @@ from twin_server import __version__
 from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.ngsild.context import Services
 from twin_server.api.ngsild.contexts import hosted_id
+from twin_server.api.ngsild.openapi import ngsild_paths
 from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
 from twin_server.api.ngsild.render_cache import RenderCache
 from twin_server.api.ngsild.routes import BASE as NGSI_LD_BASE
@@ -93,6 +95,15 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.add_api_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
     app.add_api_route("/health", _health, methods=["GET"], tags=["operations"])
     app.add_exception_handler(StarletteHTTPException, _http_error)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema["paths"].update(ngsild_paths())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return TwinApp(app, metrics)
 
 

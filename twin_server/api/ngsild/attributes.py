@@ -18,6 +18,9 @@ from twin_server.jsonld.termmap import TermMap
 
 
 async def append_attributes(request: Request) -> Response:
+    """Append attributes; existing ones are overwritten unless options=noOverwrite (207 lists those
+    not updated).
+    """
     nreq = await write_request(request, ("options", "local"))
     opts = p.options(nreq.params, {"noOverwrite"})
     entity_id = request.path_params["id"]
@@ -36,6 +39,7 @@ async def append_attributes(request: Request) -> Response:
 
 
 async def update_attributes(request: Request) -> Response:
+    """Update existing attributes; those that do not exist are reported as not updated (207)."""
     nreq = await write_request(request, ("options", "local"))
     entity_id = request.path_params["id"]
     payload = nreq.body
@@ -51,6 +55,7 @@ async def update_attributes(request: Request) -> Response:
 
 
 async def partial_update_attribute(request: Request) -> Response:
+    """Partially update one attribute: only the members given change."""
     nreq = await write_request(request, ("local",))
     entity_id, name = request.path_params["id"], request.path_params["attrId"]
     iri = ingest.attribute_name(name, nreq.terms)
@@ -62,6 +67,7 @@ async def partial_update_attribute(request: Request) -> Response:
 
 
 async def replace_attribute(request: Request) -> Response:
+    """Replace one attribute."""
     nreq = await write_request(request, ("local",))
     entity_id, name = request.path_params["id"], request.path_params["attrId"]
     iri = ingest.attribute_name(name, nreq.terms)
@@ -73,6 +79,7 @@ async def replace_attribute(request: Request) -> Response:
 
 
 async def delete_attribute(request: Request) -> Response:
+    """Delete one attribute (its default instance, one datasetId, or deleteAll=true)."""
     nreq = await read_request(request, ("datasetId", "deleteAll", "local"))
     entity_id, name = request.path_params["id"], request.path_params["attrId"]
     iri = ingest.attribute_name(name, nreq.terms)

@@ -29,6 +29,7 @@ _Planned = list[tuple[Any, Operation | TwinError]]
 
 
 async def batch_create(request: Request) -> Response:
+    """Create many entities; 201 with their ids, or 207 with successes and per-entity errors."""
     nreq = await write_request(request, ("local",))
     plan = [_entity_op(nreq, item, operations.create) for item in _items(nreq, request)]
     successes, errors, _ = await _run(request, nreq, plan)
@@ -38,6 +39,7 @@ async def batch_create(request: Request) -> Response:
 
 
 async def batch_upsert(request: Request) -> Response:
+    """Create or replace (options=replace, default) or update (options=update) many entities."""
     nreq = await write_request(request, ("options", "local"))
     opts = p.options(nreq.params, {"replace", "update"})
     if opts == {"replace", "update"}:
@@ -56,6 +58,7 @@ async def batch_upsert(request: Request) -> Response:
 
 
 async def batch_update(request: Request) -> Response:
+    """Append attributes to many existing entities (options=noOverwrite keeps existing values)."""
     nreq = await write_request(request, ("options", "local"))
     no_overwrite = "noOverwrite" in p.options(nreq.params, {"noOverwrite"})
 
@@ -69,6 +72,7 @@ async def batch_update(request: Request) -> Response:
 
 
 async def batch_merge(request: Request) -> Response:
+    """Merge many entities, as PATCH /entities/{id} does for one."""
     nreq = await write_request(request, ("local",))
     plan = [
         _entity_op(nreq, item, operations.merge, require_type=False, allow_null=True)
@@ -78,6 +82,7 @@ async def batch_merge(request: Request) -> Response:
 
 
 async def batch_delete(request: Request) -> Response:
+    """Delete many entities by id."""
     nreq = await write_request(request, ("local",))
     plan: _Planned = []
     for item in _items(nreq, request):
@@ -90,6 +95,7 @@ async def batch_delete(request: Request) -> Response:
 
 
 async def batch_query(request: Request) -> Response:
+    """Query entities with a Query object in the body (entities, attrs, q, geoQ, scopeQ)."""
     media = negotiate(request, (JSON, JSONLD))
     nreq = await write_request(
         request, ("limit", "offset", "count", "options", "format", "local", "lang")

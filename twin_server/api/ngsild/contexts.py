@@ -26,6 +26,7 @@ def hosted_id(url: str) -> str | None:
 
 
 async def create_context(request: Request) -> Response:
+    """Host a user @context on this server (201 with its Location)."""
     check_params(request, ())
     media = (header(request, "content-type") or "").split(";")[0].strip()
     if media not in ("application/json", "application/ld+json"):
@@ -44,6 +45,7 @@ async def create_context(request: Request) -> Response:
 
 
 async def list_contexts(request: Request) -> Response:
+    """The @contexts this server hosts or has cached (details=true, kind=Hosted|Cached)."""
     negotiate(request, (JSON,))
     check_params(request, ("details", "kind"))
     s = services(request)
@@ -74,6 +76,7 @@ async def list_contexts(request: Request) -> Response:
 
 
 async def retrieve_context(request: Request) -> Response:
+    """A hosted @context document (details=true: information about it)."""
     negotiate(request, (JSON, "application/ld+json"))
     check_params(request, ("details",))
     s = services(request)
@@ -89,6 +92,7 @@ async def retrieve_context(request: Request) -> Response:
 
 
 async def delete_context(request: Request) -> Response:
+    """Delete a hosted @context."""
     check_params(request, ("reload",))
     s = services(request)
     context_id = request.path_params["contextId"]

@@ -17,6 +17,7 @@ from twin_server.errors import NotFound
 
 
 async def list_types(request: Request) -> Response:
+    """The entity types in use (details=true: with their attribute names)."""
     media = negotiate(request, (JSON, JSONLD))
     nreq = await read_request(request, ("details", "local"))
     graph = services(request).graph
@@ -44,6 +45,7 @@ async def list_types(request: Request) -> Response:
 
 
 async def retrieve_type(request: Request) -> Response:
+    """One entity type: how many entities have it and the attributes they hold."""
     media = negotiate(request, (JSON, JSONLD))
     nreq = await read_request(request, ("local",))
     graph = services(request).graph
@@ -74,6 +76,7 @@ async def retrieve_type(request: Request) -> Response:
 
 
 async def list_attributes(request: Request) -> Response:
+    """The attribute names in use (details=true: with kinds, counts and entity types)."""
     media = negotiate(request, (JSON, JSONLD))
     nreq = await read_request(request, ("details", "local"))
     graph = services(request).graph
@@ -92,6 +95,7 @@ async def list_attributes(request: Request) -> Response:
 
 
 async def retrieve_attribute(request: Request) -> Response:
+    """One attribute name: its kinds, how many entities hold it and their types."""
     media = negotiate(request, (JSON, JSONLD))
     nreq = await read_request(request, ("local",))
     graph = services(request).graph

@@ -53,6 +53,7 @@ async def write_request(
 
 
 async def create_entity(request: Request) -> Response:
+    """Create an entity (201 with its Location; 409 AlreadyExists if the id is taken)."""
     nreq = await write_request(request, ("local",))
     entity = ingest.entity_from_payload(nreq.body, nreq.terms)
     await services(request).graph.write(nreq.tenant, entity["id"], operations.create(entity))
@@ -61,6 +62,9 @@ async def create_entity(request: Request) -> Response:
 
 
 async def retrieve_entity(request: Request) -> Response:
+    """Retrieve one entity (normalized, keyValues, concise or GeoJSON;
+    attrs/pick/omit/lang/datasetId select what is shown).
+    """
     media = negotiate(request, _OFFERED)
     nreq = await read_request(request, (*p.VIEW_PARAMS, "type", "datasetId"))
     entity = await services(request).graph.retrieve(nreq.tenant, request.path_params["id"])
@@ -86,6 +90,9 @@ def _cached_json(request: Request, nreq: NgsiRequest, entity: Entity) -> Respons
 
 
 async def query_entities(request: Request) -> Response:
+    """Query entities by id, idPattern, type, attrs, q, geo-query or scopeQ, paged with
+    limit/offset (count=true adds NGSILD-Results-Count).
+    """
     media = negotiate(request, _OFFERED)
     nreq = await read_request(request, (*p.VIEW_PARAMS, *p.QUERY_PARAMS, "datasetId"))
     params = nreq.params
@@ -146,6 +153,7 @@ def _purge_operation(
 
 
 async def replace_entity(request: Request) -> Response:
+    """Replace an entity: its attributes become exactly those of the body."""
     nreq = await write_request(request)
     entity_id = request.path_params["id"]
     payload = nreq.body
@@ -158,6 +166,9 @@ async def replace_entity(request: Request) -> Response:
 
 
 async def merge_entity(request: Request) -> Response:
+    """Merge an entity (also application/merge-patch+json): given attributes are merged, urn:ngsi-
+    ld:null deletes.
+    """
     nreq = await write_request(
         request, ("options", "format", "observedAt", "lang"), merge_patch=True
     )
@@ -173,6 +184,7 @@ async def merge_entity(request: Request) -> Response:
 
 
 async def delete_entity(request: Request) -> Response:
+    """Delete an entity."""
     nreq = await read_request(request, ("type", "local"))
     entity_id = request.path_params["id"]
     graph = services(request).graph
