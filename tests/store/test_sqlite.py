@@ -67,3 +67,21 @@ async def test_cached_entities_follow_updates_and_deletes(tmp_path: Path) -> Non
     await store.apply("", [(eid, operations.delete(eid))])
     assert await store.get("", eid) is None
     await store.close()
+
+
+async def test_a_write_the_store_cannot_commit_is_reported_not_swallowed(tmp_path: Path) -> None:
+    import sqlite3
+
+    from twin_server.errors import StoreUnavailable
+
+    store = SqliteStore(f"sqlite:///{tmp_path}/t.db")
+    await store.open()
+    saboteur = sqlite3.connect(store.path)
+    saboteur.execute("DROP TABLE contexts")  # the next context write fails inside the writer
+    saboteur.commit()
+    saboteur.close()
+    with pytest.raises(StoreUnavailable):
+        await store.put_context("c1", "Hosted", {"@context": {}})
+    (result,) = await store.apply("", [("urn:ngsi-ld:E:1", operations.create(entity(1)))])
+    assert not isinstance(result, Exception), "the store keeps working after a failed write"
+    await store.close()

@@ -71,6 +71,12 @@ class _Job:
     raw: Callable[[sqlite3.Connection], Any] | None = None
     """A plain statement to run instead of entity operations."""
     results: list[Applied | Exception] = field(default_factory=list)
+    failure: StoreUnavailable | None = None
+    """Set when the job's writes were rolled back."""
+
+    def fail(self, error: StoreUnavailable) -> None:
+        self.failure = error
+        self.results = [error for _ in self.operations]
 
 
 class SqliteStore:
@@ -220,15 +226,13 @@ class SqliteStore:
         conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
+        """Run the jobs in one transaction, each in a savepoint of its own: a job that fails is
+        rolled back alone and told so; only a failed COMMIT fails them all."""
         written: dict[Key, Row | None] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in jobs:
-                if job.raw is not None:
-                    job.raw(conn)
-                job.results = [
-                    self._run(conn, job.tenant, eid, op, written) for eid, op in job.operations
-                ]
+                self._run_job(conn, job, written)
             conn.execute("COMMIT")
             self.commits += 1
             self._cache.apply(written)
@@ -237,9 +241,8 @@ class SqliteStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             for job in jobs:
-                job.results = [
-                    StoreUnavailable(f"the store could not commit: {exc}") for _ in job.operations
-                ]
+                job.fail(StoreUnavailable(f"the store could not commit: {exc}"))
+        if any(job.failure is not None for job in jobs):
             self._tenants.intersection_update(_committed_tenants(conn))
         # One wake-up of each event loop for the whole group, not one per write.
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
@@ -248,6 +251,23 @@ class SqliteStore:
         for loop, waiting in by_loop.items():
             loop.call_soon_threadsafe(_resolve_all, waiting)
 
+    def _run_job(self, conn: sqlite3.Connection, job: _Job, written: dict[Key, Row | None]) -> None:
+        mine: dict[Key, Row | None] = {}
+        conn.execute("SAVEPOINT job")
+        try:
+            if job.raw is not None:
+                job.raw(conn)
+            job.results = [
+                self._run(conn, job.tenant, eid, op, written, mine) for eid, op in job.operations
+            ]
+        except sqlite3.Error as exc:
+            log.exception("a write failed and was rolled back")
+            conn.execute("ROLLBACK TO job")
+            job.fail(StoreUnavailable(f"the store could not write: {exc}"))
+        else:
+            written.update(mine)
+        conn.execute("RELEASE job")
+
     def _run(
         self,
         conn: sqlite3.Connection,
@@ -255,11 +275,17 @@ class SqliteStore:
         entity_id: str,
         operation: Operation,
         written: dict[Key, Row | None],
+        mine: dict[Key, Row | None],
     ) -> Applied | Exception:
         """One operation inside the group's transaction. Operations never modify their input,
         so the cached (or earlier-in-this-group) entity is handed to them as it is."""
         key = (tenant, entity_id)
-        found = written[key] if key in written else self._cache.row(key) or self._select(conn, key)
+        if key in mine:
+            found = mine[key]
+        elif key in written:
+            found = written[key]
+        else:
+            found = self._cache.row(key) or self._select(conn, key)
         eid, before = found if found is not None else (None, None)
         now = now_iso()
         try:
@@ -272,7 +298,7 @@ class SqliteStore:
         after = outcome.entity
         if after != before:
             eid = self._write(conn, tenant, eid, before, after)
-            written[key] = (eid, after) if after is not None else None
+            mine[key] = (eid, after) if after is not None else None
         return Applied(before, after, outcome, now)
 
     @staticmethod
@@ -352,6 +378,8 @@ class SqliteStore:
         job = _Job("", (), loop, loop.create_future(), raw=lambda conn: conn.execute(sql, params))
         self._queue.put(job)
         await job.future
+        if job.failure is not None:
+            raise job.failure
 
 
 def _resolve_all(jobs: list[_Job]) -> None:
