@@ -200,3 +200,21 @@ async def test_hosted_contexts_are_stored(store: Store) -> None:
     assert await store.delete_context("c1")
     assert not await store.delete_context("c1")
     assert await store.get_context("c1") is None
+
+
+async def test_an_unstorable_entity_fails_alone_and_the_store_keeps_working(store: Store) -> None:
+    from twin_server.core.operations import Outcome
+
+    def unstorable(old: Entity | None, now: str) -> Outcome:
+        bad = entity(9)
+        bad["attrs"][T + "x"] = [{"type": "Property", "value": {1, 2}}]  # a set: not JSON
+        bad.update(createdAt=now, modifiedAt=now)
+        return Outcome(bad, created=True)
+
+    (result,) = await asyncio.wait_for(store.apply("", [("urn:ngsi-ld:E:9", unstorable)]), 5)
+    assert isinstance(result, Exception)
+    assert await store.get("", "urn:ngsi-ld:E:9") is None
+    (ok,) = await asyncio.wait_for(
+        store.apply("", [("urn:ngsi-ld:E:1", operations.create(entity(1)))]), 5
+    )
+    assert isinstance(ok, Applied)

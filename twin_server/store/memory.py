@@ -6,6 +6,8 @@ import copy
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import orjson
+
 from twin_server.core.operations import Operation
 from twin_server.core.timeutil import now_iso
 from twin_server.core.types import Entity
@@ -41,10 +43,14 @@ class MemoryStore:
             now = now_iso()
             try:
                 outcome = operation(copy.deepcopy(before) if before else None, now)
+                after = outcome.entity
+                orjson.dumps(after)  # stored entities are JSON, as in every other backend
             except TwinError as exc:
                 results.append(exc)
                 continue
-            after = outcome.entity
+            except Exception as exc:  # a bug, or an entity that is not JSON: this one fails alone
+                results.append(exc)
+                continue
             if after is None:
                 table.pop(entity_id, None)
             elif after != before:

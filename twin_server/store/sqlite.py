@@ -222,7 +222,16 @@ class SqliteStore:
                     stopping = True
                     break
                 jobs.append(nxt)
-            self._commit_group(conn, jobs)
+            try:
+                self._commit_group(conn, jobs)
+            except Exception:  # never let the one writer die: every later write would hang
+                log.exception("the writer failed a group; its writes are refused")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                for job in jobs:
+                    job.fail(StoreUnavailable("the store failed to write; see the server log"))
+                for job in jobs:
+                    job.loop.call_soon_threadsafe(_resolve_all, [job])
         conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
@@ -260,7 +269,7 @@ class SqliteStore:
             job.results = [
                 self._run(conn, job.tenant, eid, op, written, mine) for eid, op in job.operations
             ]
-        except sqlite3.Error as exc:
+        except Exception as exc:  # sqlite3.Error, or a bug: this job is rolled back alone
             log.exception("a write failed and was rolled back")
             conn.execute("ROLLBACK TO job")
             job.fail(StoreUnavailable(f"the store could not write: {exc}"))
@@ -290,14 +299,16 @@ class SqliteStore:
         now = now_iso()
         try:
             outcome = operation(before, now)
+            after = outcome.entity
+            changed = after != before
+            doc = orjson.dumps(after) if changed and after is not None else None
         except TwinError as exc:
             return exc
-        except Exception as exc:  # a bug in an operation must not fail the others
+        except Exception as exc:  # a bug, or an entity that is not JSON: this one fails alone
             log.exception("operation on %s failed", entity_id)
             return exc
-        after = outcome.entity
-        if after != before:
-            eid = self._write(conn, tenant, eid, before, after)
+        if changed:
+            eid = self._write(conn, tenant, eid, before, after, doc)
             mine[key] = (eid, after) if after is not None else None
         return Applied(before, after, outcome, now)
 
@@ -314,8 +325,9 @@ class SqliteStore:
         eid: int | None,
         before: Entity | None,
         after: Entity | None,
+        doc: bytes | None,
     ) -> int:
-        """Write the change; return the entity's row id."""
+        """Write the change (``doc``: ``after`` as JSON); return the entity's row id."""
         if after is None:
             assert eid is not None
             conn.execute("DELETE FROM entities WHERE eid=?", (eid,))
@@ -325,10 +337,10 @@ class SqliteStore:
                 self._tenants.add(tenant)
             eid = conn.execute(
                 "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
-                (tenant, after["id"], orjson.dumps(after)),
+                (tenant, after["id"], doc),
             ).lastrowid
         else:
-            conn.execute("UPDATE entities SET doc=? WHERE eid=?", (orjson.dumps(after), eid))
+            conn.execute("UPDATE entities SET doc=? WHERE eid=?", (doc, eid))
         assert eid is not None
         old_types, old_attrs = index_terms(before)
         new_types, new_attrs = index_terms(after)
