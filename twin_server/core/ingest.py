@@ -200,9 +200,13 @@ def _kind_of(name: str, value: dict[str, Any]) -> str:
     declared = value.get("type")
     if declared in VALUE_MEMBER:
         return str(declared)
-    if declared is not None and not geojson.is_geometry_type(declared):
+    if declared is not None:  # (a bare geometry with coordinates was made a GeoProperty)
+        hint = (
+            " (a GeoJSON geometry needs coordinates)" if geojson.is_geometry_type(declared) else ""
+        )
         raise BadRequestData(
             f"attribute {name!r} has type {declared!r}, which is not an NGSI-LD attribute type"
+            + hint
         )
     found = [kind for member, kind in _MEMBER_KIND.items() if member in value]
     if len(found) == 1:

@@ -599,3 +599,28 @@ async def test_deeply_nested_sub_attributes_are_refused(client: httpx.AsyncClien
     assert r.status_code == 400
     assert "nest deeper" in r.json()["detail"]
     assert (await client.get(f"{NGSI}/entities/urn:ngsi-ld:Pump:1")).status_code == 404
+
+
+async def test_concise_input_forms_are_understood(client: httpx.AsyncClient) -> None:
+    point = {"type": "Point", "coordinates": [2.17, 41.38]}
+    entity = {
+        "id": "urn:ngsi-ld:Pump:1",
+        "type": "Pump",
+        "speed": 1450,
+        "location": point,
+        "feeds": {"object": "urn:ngsi-ld:Tank:1"},
+        "tags": ["a", "b"],
+    }
+    await create(client, entity)
+    body = (await client.get(f"{NGSI}/entities/urn:ngsi-ld:Pump:1")).json()
+    assert body["speed"] == {"type": "Property", "value": 1450}
+    assert body["location"] == {"type": "GeoProperty", "value": point}
+    assert body["feeds"] == {"type": "Relationship", "object": "urn:ngsi-ld:Tank:1"}
+    assert body["tags"] == {"type": "Property", "value": ["a", "b"]}
+    r = await client.post(
+        f"{NGSI}/entities",
+        json={"id": "urn:x:2", "type": "T", "at": {"type": "Point"}},
+        headers=JSON,
+    )
+    assert r.status_code == 400
+    assert "needs coordinates" in r.json()["detail"]
