@@ -90,19 +90,21 @@ async def test_concurrent_updates_to_one_entity_are_not_lost(store: Store) -> No
     assert len(got["attrs"]) == 50
 
 
-async def test_scan_narrows_by_ids_types_and_attributes_in_creation_order(store: Store) -> None:
-    ops = [
-        (f"urn:ngsi-ld:E:{n}", operations.create(e))
-        for n, e in enumerate(
-            [
-                entity(0, "Pump", speed=1),
-                entity(1, "Tank", level=2),
-                entity(2, "Pump", "Tank"),
-                entity(3, "Valve", speed=4),
-            ]
-        )
+async def seed_four(store: Store) -> None:
+    """E:0 Pump (speed), E:1 Tank (level), E:2 Pump and Tank, E:3 Valve (speed)."""
+    mixed = [
+        entity(0, "Pump", speed=1),
+        entity(1, "Tank", level=2),
+        entity(2, "Pump", "Tank"),
+        entity(3, "Valve", speed=4),
     ]
-    await store.apply("", ops)
+    await store.apply(
+        "", [(f"urn:ngsi-ld:E:{n}", operations.create(e)) for n, e in enumerate(mixed)]
+    )
+
+
+async def test_scan_narrows_by_ids_types_and_attributes_in_creation_order(store: Store) -> None:
+    await seed_four(store)
     assert await collect(store, "", Candidates()) == [f"urn:ngsi-ld:E:{n}" for n in range(4)]
     assert await collect(store, "", Candidates(types=frozenset({T + "Tank"}))) == [
         "urn:ngsi-ld:E:1",
@@ -118,18 +120,7 @@ async def test_scan_narrows_by_ids_types_and_attributes_in_creation_order(store:
 
 
 async def test_count_agrees_with_scan(store: Store) -> None:
-    ops = [
-        (f"urn:ngsi-ld:E:{n}", operations.create(e))
-        for n, e in enumerate(
-            [
-                entity(0, "Pump", speed=1),
-                entity(1, "Tank", level=2),
-                entity(2, "Pump", "Tank"),
-                entity(3, "Valve", speed=4),
-            ]
-        )
-    ]
-    await store.apply("", ops)
+    await seed_four(store)
     for candidates in (
         Candidates(),
         Candidates(types=frozenset({T + "Tank"})),
