@@ -47,9 +47,9 @@ async def create_context(request: Request) -> Response:
 async def list_contexts(request: Request) -> Response:
     """The @contexts this server hosts or has cached (details=true, kind=Hosted|Cached)."""
     negotiate(request, (JSON,))
-    check_params(request, ("details", "kind"))
+    params = check_params(request, ("details", "kind"))
     s = services(request)
-    kind = request.query_params.get("kind")
+    kind = params.get("kind")
     if kind is not None and kind not in ("Hosted", "Cached", "ImplicitlyCreated"):
         raise BadRequestData("kind must be Hosted, Cached or ImplicitlyCreated")
     base = str(request.base_url).rstrip("/") + PATH
@@ -70,7 +70,7 @@ async def list_contexts(request: Request) -> Response:
         )
     if kind is not None:
         entries = [e for e in entries if e["kind"] == kind]
-    if p.flag(request.query_params, "details"):
+    if p.flag(params, "details"):
         return _json(entries)
     return _json([e["URL"] for e in entries])
 
@@ -78,14 +78,14 @@ async def list_contexts(request: Request) -> Response:
 async def retrieve_context(request: Request) -> Response:
     """A hosted @context document (details=true: information about it)."""
     negotiate(request, (JSON, "application/ld+json"))
-    check_params(request, ("details",))
+    params = check_params(request, ("details",))
     s = services(request)
     context_id = request.path_params["contextId"]
     found = await s.graph.store.get_context(context_id)
     if found is None:
         raise NotFound(f"no @context with id {context_id} is hosted here")
     kind, document, created = found
-    if p.flag(request.query_params, "details"):
+    if p.flag(params, "details"):
         url = str(request.base_url).rstrip("/") + PATH + context_id
         return _json({"URL": url, "localId": context_id, "kind": kind, "createdAt": created})
     return _json(document, media="application/ld+json")

@@ -69,7 +69,7 @@ async def ngsi_request(
     content_types: tuple[str, ...] = (JSON, JSONLD),
 ) -> NgsiRequest:
     """Check parameters, read and check the body, resolve the @context."""
-    check_params(request, allowed)
+    params = check_params(request, allowed)
     tenant = _tenant(request)
     link = _link_context(request)
     payload: Any = None
@@ -84,7 +84,7 @@ async def ngsi_request(
         payload = await read_json(request, max_body)
         context = _body_context(payload, media, link)
     terms = await resolver.term_map(context)
-    return NgsiRequest(request, tenant, terms, context, payload, query_params(request))
+    return NgsiRequest(request, tenant, terms, context, payload, params)
 
 
 def header(request: Request, name: str) -> str | None:
@@ -99,21 +99,14 @@ def header(request: Request, name: str) -> str | None:
     return headers.get(name)
 
 
-def query_params(request: Request) -> dict[str, str]:
-    """The query string as a plain dict (cheaper to read than Starlette's QueryParams)."""
+def check_params(request: Request, allowed: Iterable[str]) -> dict[str, str]:
+    """The query parameters as a plain dict (cheaper to read than Starlette's QueryParams);
+    unknown and repeated ones are errors (FastAPI would ignore them)."""
     raw: bytes = request.scope.get("query_string", b"")
     if not raw:
         return {}
-    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
-
-
-def check_params(request: Request, allowed: Iterable[str]) -> None:
-    """Unknown and repeated query parameters are errors (FastAPI would ignore them)."""
-    raw: bytes = request.scope.get("query_string", b"")
-    if not raw:
-        return
-    seen: set[str] = set()
-    for name, _ in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+    seen: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
         if name not in allowed:
             raise InvalidRequest(
                 f"unknown query parameter {name!r}; this endpoint takes "
@@ -121,7 +114,8 @@ def check_params(request: Request, allowed: Iterable[str]) -> None:
             )
         if name in seen:
             raise InvalidRequest(f"query parameter {name!r} is given more than once")
-        seen.add(name)
+        seen[name] = value
+    return seen
 
 
 def negotiate(request: Request, offered: tuple[str, ...]) -> str:
