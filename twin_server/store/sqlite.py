@@ -230,8 +230,7 @@ class SqliteStore:
                     conn.execute("ROLLBACK")
                 for job in jobs:
                     job.fail(StoreUnavailable("the store failed to write; see the server log"))
-                for job in jobs:
-                    job.loop.call_soon_threadsafe(_resolve_all, [job])
+                self._answer(jobs)
         conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
@@ -253,7 +252,11 @@ class SqliteStore:
                 job.fail(StoreUnavailable(f"the store could not commit: {exc}"))
         if any(job.failure is not None for job in jobs):
             self._tenants.intersection_update(_committed_tenants(conn))
-        # One wake-up of each event loop for the whole group, not one per write.
+        self._answer(jobs)
+
+    @staticmethod
+    def _answer(jobs: list[_Job]) -> None:
+        """Hand each job its results: one wake-up of each event loop for the whole group."""
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in jobs:
             by_loop.setdefault(job.loop, []).append(job)
