@@ -1,0 +1,258 @@
+"""Rules over a whole model set, checked once every document is read: references, inheritance,
+nesting limits, uniqueness, and the rules of the language extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from twin_server.modeling import metamodel, quantities
+from twin_server.modeling.errors import Location
+from twin_server.modeling.model import Element, ModelSet
+
+MAX_EXTENDS_DEPTH = 10
+MAX_SCHEMA_DEPTH = 5
+MAX_V3_EXTENDS_TOTAL = 1024
+MAX_V3_ELEMENTS = 100_000
+
+
+class Report(Protocol):
+    def __call__(self, code: str, cause: str, action: str, *, location: Location | None, primary_id: str | None = None, prop: str | None = None, value: Any = None, secondary_id: str | None = None) -> None: ...
+
+
+class ReferenceLike(Protocol):
+    source: str
+    prop: str
+    target: str
+    location: Location
+
+
+def unresolved(models: ModelSet, references: Iterable[ReferenceLike]) -> list[ReferenceLike]:
+    """References to DTMIs the model set does not define."""
+    return [r for r in references if r.target not in models.elements]
+
+
+def check(models: ModelSet, references: Iterable[ReferenceLike], report: Report) -> None:
+    references = list(references)
+    if not _references(models, references, report):
+        return
+    for element in list(models.elements.values()):
+        if element.standard:
+            continue
+        _unique_values(models, element, report)
+        if element.cls == "Relationship":
+            _multiplicity(element, report)
+        if element.cls == "Enum":
+            _enum(models, element, report)
+        if element.supplemental or element.cotypes:
+            _supplements(models, element, report)
+    for interface in models.interfaces():
+        _interface(models, interface, report)
+
+
+def _references(models: ModelSet, references: list[ReferenceLike], report: Report) -> bool:
+    ok = True
+    for ref in references:
+        source = models.elements[ref.source]
+        target = models.get(ref.target)
+        if target is None:
+            continue
+        prop = metamodel.properties(source.cls, source.version).get(ref.prop)
+        if prop is not None and prop.range is not None and not metamodel.is_a(target.cls, prop.range):
+            report("badType", f"{ref.source} property '{ref.prop}' refers to {ref.target}, a {target.cls}, not a {prop.range}.", f"Refer to a {prop.range} from '{ref.prop}'.", location=ref.location, primary_id=ref.source, prop=ref.prop, secondary_id=ref.target)
+            ok = False
+    return ok
+
+
+def _unique_values(models: ModelSet, element: Element, report: Report) -> None:
+    defs = metamodel.properties(element.cls, element.version)
+    for name, ids in element.objects.items():
+        prop = defs.get(name)
+        if prop is None or not prop.unique:
+            continue
+        for key in prop.unique:
+            seen: dict[Any, str] = {}
+            for child_id in ids:
+                child = models.get(child_id)
+                if child is None or child.parent != element.id:
+                    continue
+                value = child.literals.get(key)
+                if value is None:
+                    continue
+                marker = (type(value).__name__, value)
+                if marker in seen:
+                    report("nonUniquePropertyValue", f"{element.id} property '{name}' has more than one element with {key} '{value}'.", f"Give each element of '{name}' its own {key}.", location=element.property_locations.get(name), primary_id=element.id, prop=name, value=value)
+                    break
+                seen[marker] = child_id
+
+
+def _multiplicity(element: Element, report: Report) -> None:
+    low = element.literals.get("minMultiplicity")
+    high = element.literals.get("maxMultiplicity")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        report("valueBelowMin", f"{element.id} has maxMultiplicity {high} below minMultiplicity {low}.", "Make maxMultiplicity at least minMultiplicity.", location=element.property_locations.get("maxMultiplicity"), primary_id=element.id, prop="maxMultiplicity", value=high)
+
+
+def _enum(models: ModelSet, element: Element, report: Report) -> None:
+    schema = models.get(element.one("valueSchema") or "")
+    if schema is None:
+        return
+    wanted = int if schema.cls == "Integer" else str
+    for child_id in element.objects.get("enumValues", []):
+        child = models.get(child_id)
+        if child is None:
+            continue
+        value = child.literals.get("enumValue")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, wanted)):
+            report("nonConformantDatatype", f"{child.id} has enumValue {value!r}, but the Enum's valueSchema is {schema.cls.lower()}.", f"Give every enumValue a {schema.cls.lower()} value.", location=child.property_locations.get("enumValue"), primary_id=child.id, prop="enumValue", value=value)
+
+
+def _supplements(models: ModelSet, element: Element, report: Report) -> None:
+    semantic = [c for c in element.cotypes if _semantic_unit_type(element, c)]
+    if semantic:
+        unit_type = _semantic_unit_type(element, semantic[0])
+        unit = element.supplemental.get("unit")
+        if unit is None:
+            report("missingSupplementalObjectProperty" if False else "objectCountBelowMin", f"{element.id} has semantic type {semantic[0]} but no unit.", f"Add a 'unit' from {unit_type}.", location=element.location, primary_id=element.id, prop="unit")
+        elif not isinstance(unit, str) or unit not in _units(element, unit_type):
+            report("badType", f"{element.id} has unit {unit!r}, which is not a {unit_type}.", f"Use a unit of {unit_type}.", location=element.property_locations.get("unit"), primary_id=element.id, prop="unit", value=unit)
+    if "annotates" in element.supplemental:
+        _annotation(models, element, report)
+
+
+def _semantic_unit_type(element: Element, cotype: str) -> str | None:
+    if element.version == 2:
+        return quantities.V2_SEMANTIC_TYPES.get(cotype)
+    if "dtmi:dtdl:extension:quantitativeTypes;1" in element.extensions:
+        return quantities.QT1_SEMANTIC_TYPES.get(cotype)
+    return None
+
+
+def _units(element: Element, unit_type: str | None) -> tuple[str, ...]:
+    table = quantities.V2_UNITS if element.version == 2 else quantities.QT1_UNITS
+    return table.get(unit_type or "", ())
+
+
+def _annotation(models: ModelSet, element: Element, report: Report) -> None:
+    target = element.supplemental["annotates"]
+    parent = models.get(element.parent or "")
+    if parent is None:
+        return
+    siblings = {models[c].name: models[c] for c in parent.objects.get("contents", []) if c in models.elements}
+    sibling = siblings.get(target) if isinstance(target, str) else None
+    if sibling is not None and sibling.cls not in ("Property", "Telemetry"):
+        report("notSiblingRequiredType", f"{element.id} annotates '{target}', which is not a Property or Telemetry of the same Interface.", "Name a sibling Property or Telemetry in 'annotates'.", location=element.property_locations.get("annotates"), primary_id=element.id, prop="annotates", value=target)
+
+
+def _interface(models: ModelSet, interface: Element, report: Report) -> None:
+    chain = _extends_closure(models, interface, report)
+    if chain is None:
+        return
+    names: dict[str, str] = {}
+    for owner in [interface, *chain]:
+        for content_id in owner.objects.get("contents", []):
+            content = models.get(content_id)
+            if content is None or content.name is None:
+                continue
+            first = names.setdefault(content.name, owner.id)
+            if first != owner.id:
+                report("nonUniqueImportedPropertyValue", f"{interface.id} has two contents named '{content.name}' (from {first} and {owner.id}).", "Rename one of them: names are unique across an Interface and the Interfaces it extends.", location=interface.location, primary_id=interface.id, prop="contents", value=content.name)
+    for content_id in interface.objects.get("contents", []):
+        content = models.get(content_id)
+        if content is None:
+            continue
+        if content.cls == "Component":
+            _component(models, content, report)
+        if content.cls in ("Property", "Telemetry", "Command"):
+            _schema_depths(models, content, report)
+
+
+def _extends_closure(models: ModelSet, interface: Element, report: Report) -> list[Element] | None:
+    """Every Interface ``interface`` inherits from, checking depth and cycles."""
+    found: list[Element] = []
+    seen: set[str] = set()
+
+    def walk(element: Element, depth: int, path: tuple[str, ...]) -> bool:
+        for parent_id in element.objects.get("extends", []):
+            if parent_id in path or parent_id == interface.id:
+                report("recursiveStructureNarrow", f"{interface.id} extends itself through {' → '.join((*path, parent_id))}.", "Remove the cycle from 'extends'.", location=interface.property_locations.get("extends", interface.location), primary_id=interface.id, prop="extends", value=parent_id)
+                return False
+            if depth + 1 > MAX_EXTENDS_DEPTH:
+                report("excessiveDepthNarrow", f"{interface.id} has an 'extends' chain deeper than {MAX_EXTENDS_DEPTH}.", f"Flatten the hierarchy to at most {MAX_EXTENDS_DEPTH} levels.", location=interface.property_locations.get("extends", interface.location), primary_id=interface.id, prop="extends")
+                return False
+            parent = models.get(parent_id)
+            if parent is None:
+                continue
+            if parent_id not in seen:
+                seen.add(parent_id)
+                found.append(parent)
+            if not walk(parent, depth + 1, (*path, parent_id)):
+                return False
+        return True
+
+    if not walk(interface, 0, (interface.id,)):
+        return None
+    if interface.version == 3 and len(found) > MAX_V3_EXTENDS_TOTAL:
+        report("objectCountAboveMax", f"{interface.id} inherits from {len(found)} Interfaces; at most {MAX_V3_EXTENDS_TOTAL} are allowed.", "Reduce the hierarchy.", location=interface.location, primary_id=interface.id, prop="extends")
+        return None
+    return found
+
+
+def _component(models: ModelSet, component: Element, report: Report) -> None:
+    schema = models.get(component.one("schema") or "")
+    if schema is None:
+        return
+    for owner in [schema, *(_extends_closure(models, schema, report) or [])]:
+        for content_id in owner.objects.get("contents", []):
+            content = models.get(content_id)
+            if content is not None and content.cls == "Component":
+                report("excludedType", f"Component {component.id} has schema {schema.id}, which itself contains Component {content.id}; Components cannot nest.", "Move the inner Component to the outer Interface, or use a Relationship.", location=component.property_locations.get("schema", component.location), primary_id=component.id, prop="schema", secondary_id=content.id)
+                return
+
+
+def _schema_depths(models: ModelSet, content: Element, report: Report) -> None:
+    def depth(schema_id: str, path: tuple[str, ...]) -> int | None:
+        schema = models.get(schema_id)
+        if schema is None or schema.cls not in ("Array", "Map", "Object", "Enum"):
+            return 0
+        if schema_id in path:
+            report("recursiveStructureWide", f"Schema {schema_id} contains itself.", "Remove the cycle from the schema.", location=content.location, primary_id=content.id, prop="schema", value=schema_id)
+            return None
+        if content.version == 2 and content.cls == "Property" and schema.cls == "Array":
+            report("excludedType", f"Property {content.id} has an Array in its schema, which DTDL v2 does not allow in a Property.", "Use a Telemetry, or a schema without Array (DTDL v3 allows it).", location=content.location, primary_id=content.id, prop="schema", secondary_id=schema_id)
+            return None
+        deepest = 0
+        for child_id in _schema_children(models, schema):
+            d = depth(child_id, (*path, schema_id))
+            if d is None:
+                return None
+            deepest = max(deepest, d)
+        return deepest + 1
+
+    for prop in ("schema", "request", "response"):
+        for schema_id in content.objects.get(prop, []):
+            target = schema_id
+            if prop != "schema":
+                payload = models.get(schema_id)
+                target = payload.one("schema") if payload else None
+            if target is None:
+                continue
+            levels = depth(target, ())
+            if levels is not None and levels > MAX_SCHEMA_DEPTH:
+                report("excessiveDepthWide", f"{content.id} has a schema nested {levels} levels deep; at most {MAX_SCHEMA_DEPTH} are allowed.", "Flatten the schema.", location=content.location, primary_id=content.id, prop="schema")
+
+
+def _schema_children(models: ModelSet, schema: Element) -> list[str]:
+    if schema.cls == "Array":
+        return schema.objects.get("elementSchema", [])
+    if schema.cls == "Map":
+        value = models.get(schema.one("mapValue") or "")
+        return value.objects.get("schema", []) if value else []
+    if schema.cls == "Object":
+        result: list[str] = []
+        for field_id in schema.objects.get("fields", []):
+            field = models.get(field_id)
+            if field is not None:
+                result.extend(field.objects.get("schema", []))
+        return result
+    return []
