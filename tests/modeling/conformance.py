@@ -50,7 +50,7 @@ def _resolver(case: dict[str, Any]) -> Any:
 
 def run_case(path: Path) -> Outcome:
     case = json.loads(path.read_text(encoding="utf-8-sig"))
-    options = Options()
+    options = Options(max_dtdl_version=case.get("maxDtdlVersion") or 3)
     if "AllowUndefinedExtensions" in case.get("options", []):
         options.allow_undefined_extensions = True
     if "DisallowUndefinedExtensions" in case.get("options", []):

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-LANGUAGE_CODE = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
+# BCP 47: a 2-3 letter primary language (or 5-8 letters), then subtags.
+LANGUAGE_CODE = re.compile(r"^(?:[A-Za-z]{2,3}|[A-Za-z]{5,8})(?:-[A-Za-z0-9]{1,8})*$")
+STRICT_KEYWORDS = ("@id", "@context", "@graph")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
@@ -25,7 +27,7 @@ class LiteralProblem(Exception):
 def _value_object(node: dict[str, Any], prop: str, family: str, version: int) -> Any:
     """The ``@value`` of a JSON-LD value object, after checking its keys."""
     for key in node:
-        if key in ("@value", "@type") or (version == 2 and key.startswith("@")):
+        if key in ("@value", "@type") or (version == 2 and key.startswith("@") and key not in STRICT_KEYWORDS):
             continue
         if key == "@language":
             raise LiteralProblem(
@@ -62,9 +64,21 @@ def _single(raw: Any, prop: str, family: str) -> Any:
     return raw
 
 
+def _check_type(raw: Any, prop: str, family: str, accepted: tuple[str, ...]) -> None:
+    """A typed value object's @type must be single and name the property's datatype."""
+    if not isinstance(raw, dict) or "@type" not in raw:
+        return
+    declared = raw["@type"]
+    if isinstance(declared, list):
+        raise LiteralProblem("literalTypeNotSingular", f"Property '{prop}' has a value object with more than one @type.", "Give the value one @type, or none.")
+    if declared not in accepted:
+        raise LiteralProblem(f"{family}TypeNotString" if family == "string" else f"{family}TypeNot{family.capitalize()}", f"Property '{prop}' has a value object whose @type '{declared}' is not {family}.", f"Remove @type, or make it xsd:{family}.")
+
+
 def string(raw: Any, prop: str, *, version: int, max_length: int | None, pattern: str | None) -> str:
     raw = _single(raw, prop, "string")
     from_object = isinstance(raw, dict)
+    _check_type(raw, prop, "string", ("xsd:string", XSD + "string"))
     value = _value_object(raw, prop, "string", version) if from_object else raw
     if not isinstance(value, str):
         code = "stringValueNotString" if from_object else "stringNotString"
@@ -89,8 +103,7 @@ def string(raw: Any, prop: str, *, version: int, max_length: int | None, pattern
 def boolean(raw: Any, prop: str, *, version: int) -> bool:
     raw = _single(raw, prop, "boolean")
     from_object = isinstance(raw, dict)
-    if from_object and "@type" in raw and raw["@type"] not in ("xsd:boolean", XSD + "boolean"):
-        raise LiteralProblem("booleanTypeNotBoolean", f"Property '{prop}' has a value object whose @type is not boolean.", "Remove @type or make it xsd:boolean.")
+    _check_type(raw, prop, "boolean", ("xsd:boolean", XSD + "boolean"))
     value = _value_object(raw, prop, "boolean", version) if from_object else raw
     if not isinstance(value, bool):
         code = "booleanValueNotBoolean" if from_object else "booleanNotBoolean"
@@ -101,8 +114,7 @@ def boolean(raw: Any, prop: str, *, version: int) -> bool:
 def integer(raw: Any, prop: str, *, version: int, minimum: int | None, maximum: int | None) -> int:
     raw = _single(raw, prop, "integer")
     from_object = isinstance(raw, dict)
-    if from_object and "@type" in raw and raw["@type"] not in ("xsd:integer", XSD + "integer", XSD + "int"):
-        raise LiteralProblem("integerTypeNotInteger", f"Property '{prop}' has a value object whose @type is not integer.", "Remove @type or make it xsd:integer.")
+    _check_type(raw, prop, "integer", ("xsd:integer", XSD + "integer", "xsd:int", XSD + "int"))
     value = _value_object(raw, prop, "integer", version) if from_object else raw
     if isinstance(value, bool) or not isinstance(value, int):
         code = "integerValueNotInteger" if from_object else "integerNotInteger"
@@ -139,8 +151,8 @@ def lang_string(raw: Any, prop: str, *, version: int, max_length: int | None, de
 
 
 def _language_map(raw: dict[str, Any], prop: str, version: int) -> dict[str, str]:
-    if "@value" in raw or "@language" in raw:
-        return _language_list([raw], prop, "en", version)
+    if "@language" in raw:
+        raise LiteralProblem("langTagValueInLangMap", f"Property '{prop}' has a language-tagged value object where a language map is expected.", "Write a language map ({\"en\": \"text\"}), or put the value object in an array.")
     texts: dict[str, str] = {}
     for code, text in raw.items():
         if code.startswith("@"):
@@ -190,3 +202,30 @@ def _language_element(item: dict[str, Any], prop: str, default_language: str, ve
     if not LANGUAGE_CODE.match(code):
         raise LiteralProblem("langStringElementInvalidCode", f"Property '{prop}' has an element with @language '{code}', which is not a language code.", "Use a language code such as 'en' or 'en-US'.", code)
     return code, text
+
+
+_ENUM_TYPES = {
+    "xsd:boolean": "boolean", XSD + "boolean": "boolean",
+    "xsd:string": "string", XSD + "string": "string",
+    "xsd:integer": "integer", XSD + "integer": "integer", "xsd:int": "integer", XSD + "int": "integer",
+}
+
+
+def enum_value(raw: Any, prop: str, *, version: int) -> int | str:
+    """An enumValue: an integer or a string, bare or as a (typed) value object."""
+    raw = _single(raw, prop, "literal")
+    if isinstance(raw, dict):
+        declared = raw.get("@type")
+        value = _value_object(raw, prop, "literal", version)
+        family = _ENUM_TYPES.get(declared) if isinstance(declared, str) else None
+        if family == "boolean" and not isinstance(value, bool):
+            raise LiteralProblem("booleanValueNotBoolean", f"Property '{prop}' has value {value!r} typed boolean.", "Make the value match its @type.")
+        if family == "string" and not isinstance(value, str):
+            raise LiteralProblem("stringValueNotString", f"Property '{prop}' has value {value!r} typed string.", "Make the value match its @type.")
+        if family == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise LiteralProblem("integerValueNotInteger", f"Property '{prop}' has value {value!r} typed integer.", "Make the value match its @type.")
+    else:
+        value = raw
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise LiteralProblem("literalNotValid", f"Property '{prop}' has value {value!r}, which is neither an integer nor a string.", "Give enumValue an integer or a string, as the Enum's valueSchema says.")
+    return value

@@ -45,6 +45,8 @@ class PropertyDef:
     segment: str | None = None  # the property naming each value's synthesised id
     values: tuple[str, ...] = ()  # the only standard instances allowed (terms)
     only_in: int | None = None  # the property exists only in this version
+    # DTDL versions a value defined inline (or referenced) may use, by the property's version
+    versions: dict[int, tuple[int, ...]] = field(default_factory=lambda: {2: (2,), 3: (3, 2)})
 
     def limits_for(self, version: int) -> Limits:
         override = self.v2 if version == 2 else self.v3
@@ -64,6 +66,7 @@ class ClassDef:
     type_optional: tuple[int, ...] = ()  # versions where @type may be left out (inferred)
     id_required: bool = False  # elements of this class must carry an @id
     only_in: int | None = None
+    standard_only: bool = False  # only DTDL defines elements of it (primitive schemas…)
 
 
 def _p(name: str, **kwargs: object) -> PropertyDef:
@@ -130,7 +133,7 @@ CLASSES: dict[str, ClassDef] = {
                     v2=Limits(max_count=2),
                     v3=Limits(),
                 ),
-                _p("schemas", range="ComplexSchema", plural=True, id_required=True),
+                _p("schemas", range="ComplexSchema", plural=True, id_required=True, versions={2: (2,), 3: (3,)}),
             ),
         ),
         ClassDef("Content", "NamedEntity", abstract=True),
@@ -222,7 +225,7 @@ CLASSES: dict[str, ClassDef] = {
             type_optional=(2, 3),
             declared=(_p("enumValue", datatype="enumValue", limits=EXACTLY_ONE),),
         ),
-        ClassDef("CommandType", "Entity", id_required=True),
+        ClassDef("CommandType", "Entity", id_required=True, standard_only=True),
         ClassDef("Schema", "Entity", abstract=True),
         ClassDef("ComplexSchema", "Schema", abstract=True),
         ClassDef(
@@ -277,16 +280,16 @@ CLASSES: dict[str, ClassDef] = {
         ClassDef("PrimitiveSchema", "Schema", abstract=True, id_required=True),
         ClassDef("NumericSchema", "PrimitiveSchema", abstract=True),
         ClassDef("TemporalSchema", "PrimitiveSchema", abstract=True),
-        ClassDef("Boolean", "PrimitiveSchema"),
-        ClassDef("String", "PrimitiveSchema"),
-        ClassDef("Double", "NumericSchema"),
-        ClassDef("Float", "NumericSchema"),
-        ClassDef("Integer", "NumericSchema"),
-        ClassDef("Long", "NumericSchema"),
-        ClassDef("Date", "TemporalSchema"),
-        ClassDef("DateTime", "TemporalSchema"),
-        ClassDef("Duration", "TemporalSchema"),
-        ClassDef("Time", "TemporalSchema"),
+        ClassDef("Boolean", "PrimitiveSchema", standard_only=True),
+        ClassDef("String", "PrimitiveSchema", standard_only=True),
+        ClassDef("Double", "NumericSchema", standard_only=True),
+        ClassDef("Float", "NumericSchema", standard_only=True),
+        ClassDef("Integer", "NumericSchema", standard_only=True),
+        ClassDef("Long", "NumericSchema", standard_only=True),
+        ClassDef("Date", "TemporalSchema", standard_only=True),
+        ClassDef("DateTime", "TemporalSchema", standard_only=True),
+        ClassDef("Duration", "TemporalSchema", standard_only=True),
+        ClassDef("Time", "TemporalSchema", standard_only=True),
         ClassDef(
             "Unit", "Entity", abstract=True, declared=(_p("symbol", datatype="string", limits=ONE),)
         ),

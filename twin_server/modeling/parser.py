@@ -47,7 +47,7 @@ class Document:
 @dataclass
 class Options:
     allow_undefined_extensions: bool | None = None  # None: DTDL's default for the version
-    max_depth_extends: int = 10
+    max_dtdl_version: int = 3
 
 
 @dataclass
@@ -194,6 +194,9 @@ def _id_of(node: dict[str, Any]) -> str | None:
 
 def _context(state: _State, value: Any, loc: Location, parent: ActiveContext | None) -> ActiveContext | None:
     ctx, problems = activate(value, allow_undefined_extensions=state.options.allow_undefined_extensions, parent=parent)
+    if ctx is not None and ctx.version > state.options.max_dtdl_version:
+        state.error("disallowedContextVersion", f"@context names DTDL v{ctx.version}, but at most v{state.options.max_dtdl_version} is accepted here.", f"Use DTDL v{state.options.max_dtdl_version} or lower.", location=Location(loc.doc, (*loc.path, "@context")), value=f"dtmi:dtdl:context;{ctx.version}")
+        return None
     for p in problems:
         state.error(p.code, p.cause, p.action, location=Location(loc.doc, (*loc.path, "@context")), value=p.value)
     return ctx
@@ -222,9 +225,15 @@ def _element(
         nested = _context(state, node["@context"], loc, ctx)
         if nested is None:
             return None
+        if nested.version > ctx.version:
+            state.error("unrecognizedContextVersion", f"An element of DTDL v{ctx.version} embeds an element of DTDL v{nested.version}, which v{ctx.version} does not know.", f"Define the element with DTDL v{ctx.version}, or move the outer element to DTDL v{nested.version}.", location=Location(loc.doc, (*loc.path, "@context")))
+            return None
+        if expected is not None and nested.version not in expected.versions.get(ctx.version, (ctx.version,)):
+            state.error("disallowedVersionDefinition", f"{parent.id} property '{prop}' holds an element of DTDL v{nested.version}, which is not allowed there.", f"Define the value of '{prop}' with DTDL v{ctx.version}.", location=loc, primary_id=parent.id, prop=prop)
+            return None
         ctx = nested
     version = ctx.version
-    identifier = _identifier(state, node, loc, version=version, parent=parent, prop=prop, segment=segment)
+    identifier = _identifier(state, node, loc, ctx=ctx, version=version, parent=parent, prop=prop, segment=segment)
     if identifier is None:
         return None
     types = _read_types(state, node, loc, ctx, identifier)
@@ -248,8 +257,19 @@ def _element(
     return identifier
 
 
-def _identifier(state: _State, node: dict[str, Any], loc: Location, *, version: int, parent: Element | None, prop: str | None, segment: str | None) -> str | None:
+def _reserved_prefixes(ctx: ActiveContext) -> tuple[str, ...]:
+    prefixes = ("dtmi:dtdl:", "dtmi:standard:")
+    if "dtmi:iotcentral:context;2" in ctx.specifiers:
+        prefixes += ("dtmi:iotcentral:",)
+    return prefixes
+
+
+def _identifier(state: _State, node: dict[str, Any], loc: Location, *, ctx: ActiveContext, version: int, parent: Element | None, prop: str | None, segment: str | None) -> str | None:
     raw = node.get("@id")
+    expected = metamodel.properties(parent.cls, version).get(prop or "") if parent else None
+    if raw is None and expected is not None and expected.id_required:
+        state.error("missingRequiredId", f"{parent.id if parent else ''} property '{prop}' has a value defined inline without an @id, which '{prop}' requires.", f"Give the value of '{prop}' an @id, or refer to it by DTMI.", location=loc, primary_id=parent.id if parent else None, prop=prop)
+        return None
     if raw is None:
         if parent is None:
             state.error("missingTopLevelId", "The top-level element has no @id.", "Give the Interface an @id, a DTMI such as 'dtmi:com:example:Thermostat;1'.", location=loc)
@@ -268,7 +288,7 @@ def _identifier(state: _State, node: dict[str, Any], loc: Location, *, version: 
     if len(raw) > dtmi.MAX_LENGTH:
         state.error("idTooLong", f"@id '{raw[:60]}…' is {len(raw)} characters long; at most {dtmi.MAX_LENGTH} are allowed.", "Shorten the @id.", location=Location(loc.doc, (*loc.path, "@id")), value=raw)
         return None
-    if raw.startswith(("dtmi:dtdl:", "dtmi:standard:")):
+    if raw.startswith(_reserved_prefixes(ctx)):
         state.error("reservedId", f"@id '{raw}' uses a prefix DTDL reserves for its own definitions.", "Use an @id under your own namespace, such as 'dtmi:com:example:…'.", location=Location(loc.doc, (*loc.path, "@id")), value=raw)
         return None
     return raw
@@ -295,7 +315,7 @@ def _read_types(state: _State, node: dict[str, Any], loc: Location, ctx: ActiveC
             elif ":" not in value and not ctx.undefined_terms_allowed:
                 state.error("typeUndefinedTerm", f"@type of {identifier} has '{value}', a term that no context in force defines.", "Use a term defined by DTDL or an extension named in @context, or add the extension's context.", location=type_loc, primary_id=identifier, value=value)
                 ok = False
-            elif ":" in value and not value.startswith("dtmi:") and not ctx.undefined_terms_allowed:
+            elif ":" in value and not value.startswith("dtmi:") and ctx.version == 3:
                 state.error("typeNotDtmiNorTerm", f"@type of {identifier} has '{value}', which is neither a DTMI nor a term.", "Use a DTDL term or a DTMI.", location=type_loc, primary_id=identifier, value=value)
                 ok = False
             else:
@@ -323,7 +343,7 @@ def _material_class(state: _State, node: dict[str, Any], loc: Location, types: _
         state.error("multipleMaterialTypes", f"{identifier} has more than one DTDL class in @type: {', '.join(types.material)}.", "Give exactly one DTDL class in @type.", location=Location(loc.doc, (*loc.path, "@type")), primary_id=identifier)
         return None
     if not types.material:
-        inferred = metamodel.inferred_class(range_name, version) if expected else None
+        inferred = metamodel.inferred_class(range_name, version) if expected and not types.cotypes else None
         if inferred is None:
             if parent is None:
                 state.error("typeNotRootable", f"{identifier} has no @type; a top-level element must be an Interface.", "Add \"@type\": \"Interface\".", location=loc, value=identifier)
@@ -336,12 +356,15 @@ def _material_class(state: _State, node: dict[str, Any], loc: Location, types: _
     if not metamodel.exists_in(metamodel.CLASSES[cls], version):
         state.error("invalidCotypeVersion", f"@type '{cls}' does not exist in DTDL v{version}.", "Use a class of the DTDL version named in @context.", location=Location(loc.doc, (*loc.path, "@type")), primary_id=identifier)
         return None
+    if cls == "Interface" and len(identifier) > dtmi.MAX_INTERFACE_LENGTH:
+        state.error("idTooLongForType", f"Interface @id '{identifier}' is {len(identifier)} characters long; an Interface's DTMI may have at most {dtmi.MAX_INTERFACE_LENGTH}.", "Shorten the Interface's @id.", location=Location(loc.doc, (*loc.path, "@id")), value=identifier)
+        return None
     if parent is None:
         if cls != "Interface":
             state.error("typeNotRootable", f"{identifier} has @type '{cls}'; a top-level element must be an Interface.", "Make the top-level element an Interface.", location=loc, value=identifier)
             return None
         return cls
-    if metamodel.CLASSES[cls].abstract or not metamodel.is_a(cls, range_name):
+    if metamodel.CLASSES[cls].abstract or metamodel.CLASSES[cls].standard_only or not metamodel.is_a(cls, range_name):
         state.error("badType", f"{parent.id} property '{prop}' has value {identifier} with @type '{cls}', which is not a {range_name}.", f"Provide a value for '{prop}' with @type of {range_name} (or one of its kinds).", location=loc, primary_id=parent.id, prop=prop, secondary_id=identifier)
         return None
     return cls
@@ -379,12 +402,22 @@ def _properties(state: _State, node: dict[str, Any], element: Element, ctx: Acti
             continue
         prop_loc = Location(loc.doc, (*loc.path, key))
         if key.startswith("@"):
+            if key == "@graph":
+                state.error("graphDisallowed", f"{element.id} has @graph, which DTDL does not allow.", "Remove @graph.", location=prop_loc, primary_id=element.id)
+                continue
             if element.version == 2:
                 continue  # DTDL v2 ignores other JSON-LD keywords
             state.error("keywordDisallowed", f"{element.id} has JSON-LD keyword '{key}', which DTDL does not allow here.", f"Remove '{key}'.", location=prop_loc, primary_id=element.id, prop=key)
             continue
         term = ctx.lookup(key)
         name = term.name if term else key
+        if term is not None and term.kind in ("property", "extprop"):
+            if name in seen:
+                state.error("duplicatePropertyName", f"{element.id} has property '{name}' more than once (as a term and as an IRI).", "Give each property once.", location=prop_loc, primary_id=element.id, prop=key)
+                continue
+        if term is None and types.undefined and _bad_key(key, ctx):
+            _unexpected_property(state, element, key, term, ctx, prop_loc)
+            continue
         if term is not None and term.kind == "property" and name in defs:
             if name in seen:
                 state.error("duplicatePropertyName", f"{element.id} has property '{name}' more than once.", "Give each property once.", location=prop_loc, primary_id=element.id, prop=key)
@@ -393,6 +426,7 @@ def _properties(state: _State, node: dict[str, Any], element: Element, ctx: Acti
             element.property_locations[name] = prop_loc
             _property(state, element, defs[name], raw, ctx, prop_loc)
         elif term is not None and term.kind == "extprop" and _extension_allows(term.name, types):
+            seen.add(name)
             element.supplemental[name] = raw
             element.property_locations[name] = prop_loc
         elif types.undefined:
@@ -400,6 +434,13 @@ def _properties(state: _State, node: dict[str, Any], element: Element, ctx: Acti
         else:
             _unexpected_property(state, element, key, term, ctx, prop_loc)
     _missing(state, element, defs, seen, loc)
+
+
+def _bad_key(key: str, ctx: ActiveContext) -> bool:
+    """Keys no undefined co-type can make valid in DTDL v3: invalid DTMIs, non-DTMI IRIs."""
+    if ctx.version == 2:
+        return False
+    return (key.startswith("dtmi:") and not dtmi.valid(key, 3)) or (":" in key and not key.startswith("dtmi:"))
 
 
 def _extension_allows(name: str, types: _Types) -> bool:
@@ -439,8 +480,13 @@ def _missing(state: _State, element: Element, defs: dict[str, metamodel.Property
 
 def _property(state: _State, element: Element, prop: metamodel.PropertyDef, raw: Any, ctx: ActiveContext, loc: Location) -> None:
     limits = prop.limits_for(element.version)
-    if isinstance(raw, list) and not raw and (prop.literal or limits.min_count == 0):
-        return  # an empty list: no value
+    if isinstance(raw, list) and not raw and prop.datatype != "langString":
+        if limits.min_count == 0:
+            return  # an empty list: no value
+        if prop.literal:
+            family = {"enumValue": "literal", "dtmi": "identifier"}.get(prop.datatype or "", prop.datatype)
+            state.error(f"{family}CountBelowMin", f"{element.id} property '{prop.name}' has no value, but one is required.", f"Give '{prop.name}' a value.", location=loc, primary_id=element.id, prop=prop.name)
+            return
     if raw is None:
         state.error("propertyValueNull", f"{element.id} property '{prop.name}' is null.", f"Give '{prop.name}' a value, or leave it out.", location=loc, primary_id=element.id, prop=prop.name)
         return
@@ -454,11 +500,7 @@ def _property(state: _State, element: Element, prop: metamodel.PropertyDef, raw:
         elif prop.datatype == "integer":
             element.literals[prop.name] = literals.integer(raw, prop.name, version=element.version, minimum=limits.min_value, maximum=limits.max_value)
         elif prop.datatype == "enumValue":
-            value = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
-            value = value["@value"] if isinstance(value, dict) and "@value" in value else value
-            if isinstance(value, bool) or not isinstance(value, (int, str)):
-                raise literals.LiteralProblem("nonConformantDatatype", f"enumValue {value!r} is neither an integer nor a string.", "Give enumValue an integer or a string, as the Enum's valueSchema says.")
-            element.literals[prop.name] = value
+            element.literals[prop.name] = literals.enum_value(raw, prop.name, version=element.version)
         elif prop.datatype == "dtmi":
             _target(state, element, prop, raw, loc)
         else:
