@@ -22,7 +22,9 @@ EXTENSION_PREFIX = "dtmi:dtdl:extension:"
 IOTCENTRAL = "dtmi:iotcentral:context;2"
 
 # A context specifier: DTMI-like, with an optional ``;version`` (and ``.minor``).
-SPECIFIER = re.compile(r"^dtmi:(?P<path>[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?(?::[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?)*)(?:;(?P<version>[^#]*))?(?P<fragment>#.*)?$")
+SPECIFIER = re.compile(
+    r"^dtmi:(?P<path>[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?(?::[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?)*)(?:;(?P<version>[^#]*))?(?P<fragment>#.*)?$"
+)
 
 AFFILIATES: dict[str, int] = {IOTCENTRAL: 2}
 
@@ -120,7 +122,9 @@ def core_terms(version: int) -> dict[str, Term]:
         def iri(kind: str, name: str) -> str:
             return f"dtmi:standard:{kind}:{name};2"
 
-        terms.update(_semantic_terms(origin, quantities.V2_SEMANTIC_TYPES, quantities.V2_UNITS, iri))
+        terms.update(
+            _semantic_terms(origin, quantities.V2_SEMANTIC_TYPES, quantities.V2_UNITS, iri)
+        )
     return terms
 
 
@@ -151,7 +155,9 @@ def _quantitative_terms(specifier: str) -> dict[str, Term]:
     base = "dtmi:dtdl:extension:quantitativeTypes:v1"
 
     def iri(kind: str, name: str) -> str:
-        return f"{base}:{'enum' if kind == 'class' and name in quantities.QT1_UNITS else kind}:{name}"
+        return (
+            f"{base}:{'enum' if kind == 'class' and name in quantities.QT1_UNITS else kind}:{name}"
+        )
 
     terms = _semantic_terms(specifier, quantities.QT1_SEMANTIC_TYPES, quantities.QT1_UNITS, iri)
     for unit_type in quantities.QT1_UNITS:  # unit types are Enums usable as schemas
@@ -276,7 +282,9 @@ def _specifier(spec: str, reading: _Reading) -> ContextProblem | None:
             spec,
         )
     major, _, minor = version.partition(".")
-    if not re.fullmatch(r"[1-9][0-9]{0,8}", major) or (minor and not re.fullmatch(r"[1-9][0-9]{0,5}", minor)):
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", major) or (
+        minor and not re.fullmatch(r"[1-9][0-9]{0,5}", minor)
+    ):
         return ContextProblem(
             "invalidContextSpecifier",
             f"@context specifier '{spec}' has an invalid version '{version}'.",
@@ -300,9 +308,7 @@ def _specifier(spec: str, reading: _Reading) -> ContextProblem | None:
     resolved = f"{base};{major}"
     if resolved in EXTENSIONS:
         extension = EXTENSIONS[resolved]
-        if reading.version is None:
-            reading.version = extension.dtdl_versions[0]
-        if reading.version not in extension.dtdl_versions:
+        if reading.version is not None and reading.version not in extension.dtdl_versions:
             return ContextProblem(
                 "invalidContextSpecifierForVersion",
                 f"Extension '{spec}' cannot be used with DTDL v{reading.version}.",

@@ -9,7 +9,16 @@ QuantitativeTypes (semantic types and units) lives in ``quantities``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+PROPERTY_OR_TELEMETRY = ("Property", "Telemetry")
+GEOSPATIAL = ("point", "multiPoint", "lineString", "multiLineString", "polygon", "multiPolygon")
+# MQTT topic templates and service group ids (DTDL.mqtt.v*.md).
+TOPIC = (
+    r"^(?:(?:[!%-*,-.0-z|~][!$-*,-.0-z|~]*)|(?:{(?:[A-Za-z]+:)?[A-Za-z]+}))"
+    r"(?:\/(?:(?:[!$-*,-.0-z|~]+)|(?:{(?:[A-Za-z]+:)?[A-Za-z]+})))*$"
+)
+GROUP = r"^[!$-*,-.0-z|~]+$"
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,8 @@ class ExtensionProperty:
     name: str
     datatype: str  # string, integer, duration, iri
     required: bool = False
+    pattern: str | None = None
+    unique: bool = False  # unique among the elements of the same parent property
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,8 @@ class Adjunct:
     properties: tuple[ExtensionProperty, ...] = ()
     requires: tuple[str, ...] = ()  # co-types that must accompany it
     iri: str = ""
+    schema_types: tuple[str, ...] = ()  # the element's schema must be one of these classes
+    schema_values: tuple[str, ...] = ()  # … or one of these standard schemas
 
     def property(self, name: str) -> ExtensionProperty | None:
         return next((p for p in self.properties if p.name == name), None)
@@ -47,16 +60,28 @@ def _mqtt(major: int) -> Extension:
     groups = major >= 2
     mqtt_props = [
         ExtensionProperty("payloadFormat", "string", required=True),
-        ExtensionProperty("telemetryTopic", "string"),
-        ExtensionProperty("commandTopic", "string"),
+        ExtensionProperty("telemetryTopic", "string", pattern=TOPIC),
+        ExtensionProperty("commandTopic", "string", pattern=TOPIC),
     ]
     if groups:
-        mqtt_props += [ExtensionProperty("cmdServiceGroupId", "string"), ExtensionProperty("telemServiceGroupId", "string")]
+        mqtt_props += [
+            ExtensionProperty("cmdServiceGroupId", "string", pattern=GROUP),
+            ExtensionProperty("telemServiceGroupId", "string", pattern=GROUP),
+        ]
     adjuncts = [
         Adjunct("Mqtt", ("Interface",), tuple(mqtt_props)),
         Adjunct("Idempotent", ("Command",)),
-        Adjunct("Cacheable", ("Command",), (ExtensionProperty("ttl", "duration", required=True),)),
-        Adjunct("Indexed", ("EnumValue", "Field", "Telemetry") if major >= 3 else ("Field", "Telemetry", "EnumValue"), (ExtensionProperty("index", "integer", required=True),)),
+        Adjunct(
+            "Cacheable",
+            ("Command",),
+            (ExtensionProperty("ttl", "duration", required=True),),
+            requires=("Idempotent",),
+        ),
+        Adjunct(
+            "Indexed",
+            ("EnumValue", "Field", "Telemetry"),
+            (ExtensionProperty("index", "integer", required=True, unique=True),),
+        ),
     ]
     if groups:
         adjuncts.append(Adjunct("Transparent", ("CommandRequest", "CommandResponse")))
@@ -71,7 +96,7 @@ def _mqtt(major: int) -> Extension:
     return Extension(
         f"dtmi:dtdl:extension:mqtt;{major}",
         (3,),
-        tuple(Adjunct(a.name, a.cotypes, a.properties, a.requires, f"{base}:{a.name}") for a in adjuncts),
+        tuple(replace(a, iri=f"{base}:{a.name}") for a in adjuncts),
     )
 
 
@@ -80,13 +105,22 @@ def _versioned(name: str, major: int, adjunct: Adjunct) -> Extension:
     return Extension(
         f"dtmi:dtdl:extension:{name};{major}",
         (3,),
-        (Adjunct(adjunct.name, adjunct.cotypes, adjunct.properties, adjunct.requires, iri),),
+        (replace(adjunct, iri=iri),),
     )
 
 
-_ANNOTATION = Adjunct("ValueAnnotation", ("Property", "Telemetry"), (ExtensionProperty("annotates", "string", required=True),))
-_OVERRIDE = Adjunct("Override", ("Property",), (ExtensionProperty("overrides", "iri", required=True),), requires=("ValueAnnotation",))
-_HISTORIZED = Adjunct("Historized", ("Property", "Telemetry"))
+_ANNOTATION = Adjunct(
+    "ValueAnnotation",
+    PROPERTY_OR_TELEMETRY,
+    (ExtensionProperty("annotates", "string", required=True),),
+)
+_OVERRIDE = Adjunct(
+    "Override",
+    ("Property",),
+    (ExtensionProperty("overrides", "iri", required=True),),
+    requires=("ValueAnnotation",),
+)
+_HISTORIZED = Adjunct("Historized", PROPERTY_OR_TELEMETRY)
 
 EXTENSIONS: dict[str, Extension] = {
     e.context: e
@@ -106,8 +140,18 @@ EXTENSIONS: dict[str, Extension] = {
             "dtmi:iotcentral:context;2",
             (2,),
             tuple(
-                Adjunct(name, ("Telemetry", "Property"), iri=f"dtmi:iotcentral:class:{name};2")
-                for name in ("AccelerationVector", "Event", "Location", "State", "VelocityVector")
+                replace(a, iri=f"dtmi:iotcentral:class:{a.name};2")
+                for a in (
+                    Adjunct("AccelerationVector", PROPERTY_OR_TELEMETRY, schema_values=("vector",)),
+                    Adjunct("VelocityVector", PROPERTY_OR_TELEMETRY, schema_values=("vector",)),
+                    Adjunct(
+                        "Event", PROPERTY_OR_TELEMETRY, schema_types=("NumericSchema", "String")
+                    ),
+                    Adjunct("State", PROPERTY_OR_TELEMETRY, schema_types=("Enum",)),
+                    Adjunct(
+                        "Location", PROPERTY_OR_TELEMETRY, schema_values=(*GEOSPATIAL, "geopoint")
+                    ),
+                )
             ),
             schemas=("geopoint", "vector"),
         ),

@@ -17,7 +17,18 @@ MAX_V3_ELEMENTS = 100_000
 
 
 class Report(Protocol):
-    def __call__(self, code: str, cause: str, action: str, *, location: Location | None, primary_id: str | None = None, prop: str | None = None, value: Any = None, secondary_id: str | None = None) -> None: ...
+    def __call__(
+        self,
+        code: str,
+        cause: str,
+        action: str,
+        *,
+        location: Location | None,
+        primary_id: str | None = None,
+        prop: str | None = None,
+        value: Any = None,
+        secondary_id: str | None = None,
+    ) -> None: ...
 
 
 class ReferenceLike(Protocol):
@@ -46,6 +57,7 @@ def check(models: ModelSet, references: Iterable[ReferenceLike], report: Report)
             _enum(models, element, report)
         if element.supplemental or element.cotypes:
             _supplements(models, element, report)
+    _schemas(models, report)
     for interface in models.interfaces():
         _interface(models, interface, report)
 
@@ -55,13 +67,64 @@ def _references(models: ModelSet, references: list[ReferenceLike], report: Repor
     for ref in references:
         source = models.elements[ref.source]
         target = models.get(ref.target)
-        if target is None:
-            continue
-        prop = metamodel.properties(source.cls, source.version).get(ref.prop)
-        if prop is not None and prop.range is not None and not metamodel.is_a(target.cls, prop.range):
-            report("badType", f"{ref.source} property '{ref.prop}' refers to {ref.target}, a {target.cls}, not a {prop.range}.", f"Refer to a {prop.range} from '{ref.prop}'.", location=ref.location, primary_id=ref.source, prop=ref.prop, secondary_id=ref.target)
+        if target is not None and not _reference_ok(models, ref, source, target, report):
             ok = False
     return ok
+
+
+def _reference_ok(
+    models: ModelSet, ref: ReferenceLike, source: Element, target: Element, report: Report
+) -> bool:
+    prop = metamodel.properties(source.cls, source.version).get(ref.prop)
+    where = {"location": ref.location, "primary_id": ref.source, "prop": ref.prop}
+    if prop is None:
+        return True
+    allowed = prop.versions.get(source.version, (source.version,))
+    if not target.standard and target.version not in allowed:
+        report(
+            "disallowedVersionReference",
+            f"{ref.source} (DTDL v{source.version}) property '{ref.prop}' refers to "
+            f"{ref.target}, defined in DTDL v{target.version}.",
+            f"Refer to an element of DTDL v{source.version} from '{ref.prop}'.",
+            secondary_id=ref.target,
+            **where,  # type: ignore[arg-type]
+        )
+        return False
+    if prop.range is not None and not metamodel.is_a(target.cls, prop.range):
+        report(
+            "badType",
+            f"{ref.source} property '{ref.prop}' refers to {ref.target}, a {target.cls}, "
+            f"not a {prop.range}.",
+            f"Refer to a {prop.range} from '{ref.prop}'.",
+            secondary_id=ref.target,
+            **where,  # type: ignore[arg-type]
+        )
+        return False
+    if not target.standard and target.cls != "Interface":
+        home = partition(models, target)
+        if home is not None and home != partition(models, source):
+            report(
+                "crossPartitionReference",
+                f"{ref.source} property '{ref.prop}' refers to {ref.target}, which is defined "
+                f"inside {home}; an element may be referred to only from within the Interface "
+                "that defines it.",
+                f"Define {ref.target} in the Interface that uses it.",
+                secondary_id=ref.target,
+                value=home,
+                **where,  # type: ignore[arg-type]
+            )
+            return False
+    return True
+
+
+def partition(models: ModelSet, element: Element) -> str | None:
+    """The Interface an element is defined in (itself, for an Interface)."""
+    current: Element | None = element
+    while current is not None:
+        if current.cls == "Interface":
+            return current.id
+        current = models.get(current.parent) if current.parent else None
+    return None
 
 
 def _unique_values(models: ModelSet, element: Element, report: Report) -> None:
@@ -81,7 +144,15 @@ def _unique_values(models: ModelSet, element: Element, report: Report) -> None:
                     continue
                 marker = (type(value).__name__, value)
                 if marker in seen:
-                    report("nonUniquePropertyValue", f"{element.id} property '{name}' has more than one element with {key} '{value}'.", f"Give each element of '{name}' its own {key}.", location=element.property_locations.get(name), primary_id=element.id, prop=name, value=value)
+                    report(
+                        "nonUniquePropertyValue",
+                        f"{element.id} property '{name}' has more than one element with {key} '{value}'.",
+                        f"Give each element of '{name}' its own {key}.",
+                        location=element.property_locations.get(name),
+                        primary_id=element.id,
+                        prop=name,
+                        value=value,
+                    )
                     break
                 seen[marker] = child_id
 
@@ -90,7 +161,15 @@ def _multiplicity(element: Element, report: Report) -> None:
     low = element.literals.get("minMultiplicity")
     high = element.literals.get("maxMultiplicity")
     if isinstance(low, int) and isinstance(high, int) and low > high:
-        report("valueBelowMin", f"{element.id} has maxMultiplicity {high} below minMultiplicity {low}.", "Make maxMultiplicity at least minMultiplicity.", location=element.property_locations.get("maxMultiplicity"), primary_id=element.id, prop="maxMultiplicity", value=high)
+        report(
+            "valueBelowMin",
+            f"{element.id} has maxMultiplicity {high} below minMultiplicity {low}.",
+            "Make maxMultiplicity at least minMultiplicity.",
+            location=element.property_locations.get("maxMultiplicity"),
+            primary_id=element.id,
+            prop="maxMultiplicity",
+            value=high,
+        )
 
 
 def _enum(models: ModelSet, element: Element, report: Report) -> None:
@@ -104,7 +183,15 @@ def _enum(models: ModelSet, element: Element, report: Report) -> None:
             continue
         value = child.literals.get("enumValue")
         if value is not None and (isinstance(value, bool) or not isinstance(value, wanted)):
-            report("nonConformantDatatype", f"{child.id} has enumValue {value!r}, but the Enum's valueSchema is {schema.cls.lower()}.", f"Give every enumValue a {schema.cls.lower()} value.", location=child.property_locations.get("enumValue"), primary_id=child.id, prop="enumValue", value=value)
+            report(
+                "nonConformantDatatype",
+                f"{child.id} has enumValue {value!r}, but the Enum's valueSchema is {schema.cls.lower()}.",
+                f"Give every enumValue a {schema.cls.lower()} value.",
+                location=child.property_locations.get("enumValue"),
+                primary_id=child.id,
+                prop="enumValue",
+                value=value,
+            )
 
 
 def _supplements(models: ModelSet, element: Element, report: Report) -> None:
@@ -113,9 +200,24 @@ def _supplements(models: ModelSet, element: Element, report: Report) -> None:
         unit_type = _semantic_unit_type(element, semantic[0])
         unit = element.supplemental.get("unit")
         if unit is None:
-            report("missingSupplementalObjectProperty" if False else "objectCountBelowMin", f"{element.id} has semantic type {semantic[0]} but no unit.", f"Add a 'unit' from {unit_type}.", location=element.location, primary_id=element.id, prop="unit")
+            report(
+                "missingSupplementalObjectProperty" if False else "objectCountBelowMin",
+                f"{element.id} has semantic type {semantic[0]} but no unit.",
+                f"Add a 'unit' from {unit_type}.",
+                location=element.location,
+                primary_id=element.id,
+                prop="unit",
+            )
         elif not isinstance(unit, str) or unit not in _units(element, unit_type):
-            report("badType", f"{element.id} has unit {unit!r}, which is not a {unit_type}.", f"Use a unit of {unit_type}.", location=element.property_locations.get("unit"), primary_id=element.id, prop="unit", value=unit)
+            report(
+                "badType",
+                f"{element.id} has unit {unit!r}, which is not a {unit_type}.",
+                f"Use a unit of {unit_type}.",
+                location=element.property_locations.get("unit"),
+                primary_id=element.id,
+                prop="unit",
+                value=unit,
+            )
     if "annotates" in element.supplemental:
         _annotation(models, element, report)
 
@@ -138,10 +240,22 @@ def _annotation(models: ModelSet, element: Element, report: Report) -> None:
     parent = models.get(element.parent or "")
     if parent is None:
         return
-    siblings = {models[c].name: models[c] for c in parent.objects.get("contents", []) if c in models.elements}
+    siblings = {
+        models[c].name: models[c]
+        for c in parent.objects.get("contents", [])
+        if c in models.elements
+    }
     sibling = siblings.get(target) if isinstance(target, str) else None
     if sibling is not None and sibling.cls not in ("Property", "Telemetry"):
-        report("notSiblingRequiredType", f"{element.id} annotates '{target}', which is not a Property or Telemetry of the same Interface.", "Name a sibling Property or Telemetry in 'annotates'.", location=element.property_locations.get("annotates"), primary_id=element.id, prop="annotates", value=target)
+        report(
+            "notSiblingRequiredType",
+            f"{element.id} annotates '{target}', which is not a Property or Telemetry of the same Interface.",
+            "Name a sibling Property or Telemetry in 'annotates'.",
+            location=element.property_locations.get("annotates"),
+            primary_id=element.id,
+            prop="annotates",
+            value=target,
+        )
 
 
 def _interface(models: ModelSet, interface: Element, report: Report) -> None:
@@ -156,15 +270,23 @@ def _interface(models: ModelSet, interface: Element, report: Report) -> None:
                 continue
             first = names.setdefault(content.name, owner.id)
             if first != owner.id:
-                report("nonUniqueImportedPropertyValue", f"{interface.id} has two contents named '{content.name}' (from {first} and {owner.id}).", "Rename one of them: names are unique across an Interface and the Interfaces it extends.", location=interface.location, primary_id=interface.id, prop="contents", value=content.name)
+                report(
+                    "nonUniqueImportedPropertyValue",
+                    f"{interface.id} has two contents named '{content.name}' (from {first} and {owner.id}).",
+                    "Rename one of them: names are unique across an Interface and the Interfaces it extends.",
+                    location=interface.location,
+                    primary_id=interface.id,
+                    prop="contents",
+                    value=content.name,
+                )
     for content_id in interface.objects.get("contents", []):
         content = models.get(content_id)
         if content is None:
             continue
         if content.cls == "Component":
             _component(models, content, report)
-        if content.cls in ("Property", "Telemetry", "Command"):
-            _schema_depths(models, content, report)
+        if content.cls == "Property" and content.version == 2:
+            _no_array(models, content, report)
 
 
 def _extends_closure(models: ModelSet, interface: Element, report: Report) -> list[Element] | None:
@@ -175,10 +297,25 @@ def _extends_closure(models: ModelSet, interface: Element, report: Report) -> li
     def walk(element: Element, depth: int, path: tuple[str, ...]) -> bool:
         for parent_id in element.objects.get("extends", []):
             if parent_id in path or parent_id == interface.id:
-                report("recursiveStructureNarrow", f"{interface.id} extends itself through {' → '.join((*path, parent_id))}.", "Remove the cycle from 'extends'.", location=interface.property_locations.get("extends", interface.location), primary_id=interface.id, prop="extends", value=parent_id)
+                report(
+                    "recursiveStructureNarrow",
+                    f"{interface.id} extends itself through {' → '.join((*path, parent_id))}.",
+                    "Remove the cycle from 'extends'.",
+                    location=interface.property_locations.get("extends", interface.location),
+                    primary_id=interface.id,
+                    prop="extends",
+                    value=parent_id,
+                )
                 return False
             if depth + 1 > MAX_EXTENDS_DEPTH:
-                report("excessiveDepthNarrow", f"{interface.id} has an 'extends' chain deeper than {MAX_EXTENDS_DEPTH}.", f"Flatten the hierarchy to at most {MAX_EXTENDS_DEPTH} levels.", location=interface.property_locations.get("extends", interface.location), primary_id=interface.id, prop="extends")
+                report(
+                    "excessiveDepthNarrow",
+                    f"{interface.id} has an 'extends' chain deeper than {MAX_EXTENDS_DEPTH}.",
+                    f"Flatten the hierarchy to at most {MAX_EXTENDS_DEPTH} levels.",
+                    location=interface.property_locations.get("extends", interface.location),
+                    primary_id=interface.id,
+                    prop="extends",
+                )
                 return False
             parent = models.get(parent_id)
             if parent is None:
@@ -193,7 +330,14 @@ def _extends_closure(models: ModelSet, interface: Element, report: Report) -> li
     if not walk(interface, 0, (interface.id,)):
         return None
     if interface.version == 3 and len(found) > MAX_V3_EXTENDS_TOTAL:
-        report("objectCountAboveMax", f"{interface.id} inherits from {len(found)} Interfaces; at most {MAX_V3_EXTENDS_TOTAL} are allowed.", "Reduce the hierarchy.", location=interface.location, primary_id=interface.id, prop="extends")
+        report(
+            "objectCountAboveMax",
+            f"{interface.id} inherits from {len(found)} Interfaces; at most {MAX_V3_EXTENDS_TOTAL} are allowed.",
+            "Reduce the hierarchy.",
+            location=interface.location,
+            primary_id=interface.id,
+            prop="extends",
+        )
         return None
     return found
 
@@ -206,40 +350,88 @@ def _component(models: ModelSet, component: Element, report: Report) -> None:
         for content_id in owner.objects.get("contents", []):
             content = models.get(content_id)
             if content is not None and content.cls == "Component":
-                report("excludedType", f"Component {component.id} has schema {schema.id}, which itself contains Component {content.id}; Components cannot nest.", "Move the inner Component to the outer Interface, or use a Relationship.", location=component.property_locations.get("schema", component.location), primary_id=component.id, prop="schema", secondary_id=content.id)
+                report(
+                    "excludedType",
+                    f"Component {component.id} has schema {schema.id}, which itself contains Component {content.id}; Components cannot nest.",
+                    "Move the inner Component to the outer Interface, or use a Relationship.",
+                    location=component.property_locations.get("schema", component.location),
+                    primary_id=component.id,
+                    prop="schema",
+                    secondary_id=content.id,
+                )
                 return
 
 
-def _schema_depths(models: ModelSet, content: Element, report: Report) -> None:
-    def depth(schema_id: str, path: tuple[str, ...]) -> int | None:
-        schema = models.get(schema_id)
-        if schema is None or schema.cls not in ("Array", "Map", "Object", "Enum"):
-            return 0
-        if schema_id in path:
-            report("recursiveStructureWide", f"Schema {schema_id} contains itself.", "Remove the cycle from the schema.", location=content.location, primary_id=content.id, prop="schema", value=schema_id)
-            return None
-        if content.version == 2 and content.cls == "Property" and schema.cls == "Array":
-            report("excludedType", f"Property {content.id} has an Array in its schema, which DTDL v2 does not allow in a Property.", "Use a Telemetry, or a schema without Array (DTDL v3 allows it).", location=content.location, primary_id=content.id, prop="schema", secondary_id=schema_id)
+def _schemas(models: ModelSet, report: Report) -> None:
+    """Complex schemas nest at most ``MAX_SCHEMA_DEPTH`` levels and never contain themselves."""
+    depths: dict[str, int | None] = {}
+
+    def depth(schema: Element, path: tuple[str, ...]) -> int | None:
+        if schema.id in depths:
+            return depths[schema.id]
+        if schema.id in path:
+            cycle = " → ".join((*path[path.index(schema.id) :], schema.id))
+            report(
+                "recursiveStructureWide",
+                f"Schema {schema.id} contains itself ({cycle}).",
+                "Remove the cycle from the schema.",
+                location=schema.location,
+                primary_id=schema.id,
+                value=schema.id,
+            )
             return None
         deepest = 0
         for child_id in _schema_children(models, schema):
-            d = depth(child_id, (*path, schema_id))
+            child = models.get(child_id)
+            if child is None or child.cls not in COMPLEX:
+                continue
+            d = depth(child, (*path, schema.id))
             if d is None:
+                depths[schema.id] = None
                 return None
             deepest = max(deepest, d)
+        depths[schema.id] = deepest + 1
         return deepest + 1
 
-    for prop in ("schema", "request", "response"):
-        for schema_id in content.objects.get(prop, []):
-            target = schema_id
-            if prop != "schema":
-                payload = models.get(schema_id)
-                target = payload.one("schema") if payload else None
-            if target is None:
-                continue
-            levels = depth(target, ())
+    for element in list(models.elements.values()):
+        if element.cls in COMPLEX and not element.standard and element.id not in depths:
+            levels = depth(element, ())
             if levels is not None and levels > MAX_SCHEMA_DEPTH:
-                report("excessiveDepthWide", f"{content.id} has a schema nested {levels} levels deep; at most {MAX_SCHEMA_DEPTH} are allowed.", "Flatten the schema.", location=content.location, primary_id=content.id, prop="schema")
+                report(
+                    "excessiveDepthWide",
+                    f"Schema {element.id} nests complex schemas {levels} levels deep; at most "
+                    f"{MAX_SCHEMA_DEPTH} are allowed.",
+                    "Flatten the schema.",
+                    location=element.location,
+                    primary_id=element.id,
+                )
+
+
+def _no_array(models: ModelSet, content: Element, report: Report) -> None:
+    """A DTDL v2 Property's schema contains no Array, at any depth."""
+    pending = list(content.objects.get("schema", []))
+    seen: set[str] = set()
+    while pending:
+        schema = models.get(pending.pop())
+        if schema is None or schema.id in seen:
+            continue
+        seen.add(schema.id)
+        if schema.cls == "Array":
+            report(
+                "excludedType",
+                f"Property {content.id} has an Array in its schema, which DTDL v2 does not "
+                "allow in a Property.",
+                "Use a Telemetry, or a schema without Array (DTDL v3 allows it).",
+                location=content.location,
+                primary_id=content.id,
+                prop="schema",
+                secondary_id=schema.id,
+            )
+            return
+        pending.extend(_schema_children(models, schema))
+
+
+COMPLEX = ("Array", "Map", "Object", "Enum")
 
 
 def _schema_children(models: ModelSet, schema: Element) -> list[str]:
