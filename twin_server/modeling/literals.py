@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # BCP 47: a 2-3 letter primary language, then subtags.
-LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 STRICT_KEYWORDS = ("@id", "@context", "@graph")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from twin_server.modeling import metamodel, quantities
 from twin_server.modeling.errors import Location
+from twin_server.modeling.extensions import ADJUNCTS
 from twin_server.modeling.model import Element, ModelSet
 
 MAX_EXTENDS_DEPTH = 10
@@ -57,6 +58,8 @@ def check(models: ModelSet, references: Iterable[ReferenceLike], report: Report)
             _enum(models, element, report)
         if element.supplemental or element.cotypes:
             _supplements(models, element, report)
+        if element.objects:
+            _indexes(models, element, report)
     _schemas(models, report)
     for interface in models.interfaces():
         _interface(models, interface, report)
@@ -195,31 +198,73 @@ def _enum(models: ModelSet, element: Element, report: Report) -> None:
 
 
 def _supplements(models: ModelSet, element: Element, report: Report) -> None:
-    semantic = [c for c in element.cotypes if _semantic_unit_type(element, c)]
-    if semantic:
-        unit_type = _semantic_unit_type(element, semantic[0])
-        unit = element.supplemental.get("unit")
-        if unit is None:
-            report(
-                "missingSupplementalObjectProperty" if False else "objectCountBelowMin",
-                f"{element.id} has semantic type {semantic[0]} but no unit.",
-                f"Add a 'unit' from {unit_type}.",
-                location=element.location,
-                primary_id=element.id,
-                prop="unit",
-            )
-        elif not isinstance(unit, str) or unit not in _units(element, unit_type):
-            report(
-                "badType",
-                f"{element.id} has unit {unit!r}, which is not a {unit_type}.",
-                f"Use a unit of {unit_type}.",
-                location=element.property_locations.get("unit"),
-                primary_id=element.id,
-                prop="unit",
-                value=unit,
-            )
-    if "annotates" in element.supplemental:
-        _annotation(models, element, report)
+    semantic = next((c for c in element.cotypes if _semantic_unit_type(element, c)), None)
+    schema = models.get(element.one("schema") or "")
+    if semantic is not None:
+        _unit(element, semantic, report)
+        _schema_types(element, schema, ("NumericSchema",), report)
+    for cotype in element.cotypes:
+        adjunct = ADJUNCTS.get(cotype)
+        if adjunct is None:
+            continue
+        if adjunct.schema_types:
+            _schema_types(element, schema, adjunct.schema_types, report)
+        if adjunct.schema_values and schema is not None:
+            term = schema.id.rsplit(":", 1)[-1].split(";")[0] if schema.standard else None
+            if term not in adjunct.schema_values:
+                allowed = " or ".join(adjunct.schema_values)
+                report(
+                    "notRequiredValue",
+                    f"{element.id} has co-type {cotype}, whose schema must be {allowed}, but "
+                    f"its schema is {schema.id}.",
+                    f"Change the schema to {allowed}, or remove {cotype}.",
+                    location=element.property_locations.get("schema", element.location),
+                    primary_id=element.id,
+                    prop="schema",
+                    secondary_id=schema.id,
+                )
+
+
+def _unit(element: Element, semantic: str, report: Report) -> None:
+    unit_type = _semantic_unit_type(element, semantic)
+    unit = element.supplemental.get("unit")
+    if unit is None:
+        report(
+            "missingSupplementalObjectProperty",
+            f"{element.id} has semantic type {semantic} but no unit.",
+            f"Add a 'unit' from {unit_type}.",
+            location=element.location,
+            primary_id=element.id,
+            prop="unit",
+        )
+    elif not isinstance(unit, str) or unit not in _units(element, unit_type):
+        report(
+            "badType",
+            f"{element.id} has unit {unit!r}, which is not a {unit_type}.",
+            f"Use a unit of {unit_type}.",
+            location=element.property_locations.get("unit"),
+            primary_id=element.id,
+            prop="unit",
+            value=unit,
+        )
+
+
+def _schema_types(
+    element: Element, schema: Element | None, required: tuple[str, ...], report: Report
+) -> None:
+    if schema is None or any(metamodel.is_a(schema.cls, t) for t in required):
+        return
+    wanted = " or ".join(required)
+    report(
+        "notRequiredType",
+        f"{element.id} has a co-type that requires a schema of type {wanted}, but its schema "
+        f"is a {schema.cls}.",
+        f"Use a {wanted} schema, or remove the co-type.",
+        location=element.property_locations.get("schema", element.location),
+        primary_id=element.id,
+        prop="schema",
+        secondary_id=schema.id,
+    )
 
 
 def _semantic_unit_type(element: Element, cotype: str) -> str | None:
@@ -235,27 +280,124 @@ def _units(element: Element, unit_type: str | None) -> tuple[str, ...]:
     return table.get(unit_type or "", ())
 
 
-def _annotation(models: ModelSet, element: Element, report: Report) -> None:
-    target = element.supplemental["annotates"]
-    parent = models.get(element.parent or "")
-    if parent is None:
-        return
-    siblings = {
-        models[c].name: models[c]
-        for c in parent.objects.get("contents", [])
-        if c in models.elements
+def _indexes(models: ModelSet, element: Element, report: Report) -> None:
+    """Indexed elements of one parent property have distinct indexes."""
+    for name, ids in element.objects.items():
+        seen: set[Any] = set()
+        for child_id in ids:
+            child = models.get(child_id)
+            index = child.supplemental.get("index") if child else None
+            if child is None or index is None or "Indexed" not in child.cotypes:
+                continue
+            if index in seen:
+                report(
+                    "nonUniquePropertyValue",
+                    f"{element.id} property '{name}' has more than one element with index {index}.",
+                    "Give each Indexed element its own index.",
+                    location=child.property_locations.get("index", child.location),
+                    primary_id=element.id,
+                    prop=name,
+                    value=index,
+                )
+                break
+            seen.add(index)
+
+
+def _annotations(
+    models: ModelSet, interface: Element, siblings: dict[str, Element], report: Report
+) -> None:
+    """ValueAnnotation / Override rules for an Interface's own contents (inherited siblings
+    included)."""
+    for content in siblings.values():
+        if "annotates" not in content.supplemental:
+            continue
+        target = siblings.get(content.supplemental["annotates"])
+        where = {"location": content.property_locations.get("annotates", content.location)}
+        if target is None:
+            continue
+        if target.cls not in ("Property", "Telemetry"):
+            report(
+                "notSiblingRequiredType",
+                f"{content.id} annotates '{target.name}', a {target.cls}; only a Property or "
+                "Telemetry may be annotated.",
+                "Annotate a Property or Telemetry.",
+                primary_id=content.id,
+                prop="annotates",
+                **where,  # type: ignore[arg-type]
+            )
+            continue
+        if "ValueAnnotation" in target.cotypes:
+            report(
+                "disallowedType",
+                f"{content.id} annotates '{target.name}', which is itself a ValueAnnotation.",
+                "Annotate a Property or Telemetry that is not an annotation.",
+                primary_id=content.id,
+                prop="annotates",
+                **where,  # type: ignore[arg-type]
+            )
+            continue
+        if "Override" in content.cotypes:
+            _override(models, content, target, report)
+    _single_overrides(interface, siblings, report)
+
+
+def _override(models: ModelSet, content: Element, target: Element, report: Report) -> None:
+    overridden = content.supplemental.get("overrides")
+    where = {
+        "location": content.property_locations.get("overrides", content.location),
+        "primary_id": content.id,
+        "prop": "overrides",
+        "value": overridden,
     }
-    sibling = siblings.get(target) if isinstance(target, str) else None
-    if sibling is not None and sibling.cls not in ("Property", "Telemetry"):
+    if overridden in metamodel.properties(target.cls, target.version):
         report(
-            "notSiblingRequiredType",
-            f"{element.id} annotates '{target}', which is not a Property or Telemetry of the same Interface.",
-            "Name a sibling Property or Telemetry in 'annotates'.",
-            location=element.property_locations.get("annotates"),
-            primary_id=element.id,
-            prop="annotates",
-            value=target,
+            "matchingPropertyNotSupplemental",
+            f"{content.id} overrides '{overridden}' of {target.id}, which is not a property an "
+            "extension adds.",
+            "Override a supplemental property such as 'unit'.",
+            **where,  # type: ignore[arg-type]
         )
+    elif overridden not in target.supplemental:
+        report(
+            "noMatchingSupplementalProperty",
+            f"{content.id} overrides '{overridden}', which {target.id} does not have.",
+            f"Give {target.id} a '{overridden}', or override a property it has.",
+            **where,  # type: ignore[arg-type]
+        )
+    elif overridden == "unit":
+        semantic = next((c for c in target.cotypes if _semantic_unit_type(target, c)), None)
+        unit_type = _semantic_unit_type(target, semantic) if semantic else None
+        schema = content.one("schema") or ""
+        if unit_type is None or not schema.endswith(f":enum:{unit_type}"):
+            report(
+                "siblingPropertyMismatch",
+                f"{content.id} overrides the unit of {target.id}, a {unit_type}, but its schema "
+                f"is {schema}.",
+                f"Make the schema of {content.id} '{unit_type}'.",
+                location=content.property_locations.get("schema", content.location),
+                primary_id=content.id,
+                prop="schema",
+                value=schema.rsplit(":", 1)[-1],
+            )
+
+
+def _single_overrides(interface: Element, siblings: dict[str, Element], report: Report) -> None:
+    seen: set[tuple[Any, Any]] = set()
+    for content in siblings.values():
+        if "Override" not in content.cotypes:
+            continue
+        key = (content.supplemental.get("annotates"), content.supplemental.get("overrides"))
+        if key in seen:
+            report(
+                "multipleReference",
+                f"{interface.id} has more than one Override of '{key[1]}' for '{key[0]}'.",
+                "Keep one Override per annotated property.",
+                location=interface.location,
+                primary_id=interface.id,
+                prop="contents",
+            )
+            return
+        seen.add(key)
 
 
 def _interface(models: ModelSet, interface: Element, report: Report) -> None:
@@ -279,6 +421,13 @@ def _interface(models: ModelSet, interface: Element, report: Report) -> None:
                     prop="contents",
                     value=content.name,
                 )
+    siblings: dict[str, Element] = {}
+    for owner in [interface, *chain]:
+        for content_id in owner.objects.get("contents", []):
+            content = models.get(content_id)
+            if content is not None and content.name is not None:
+                siblings.setdefault(content.name, content)
+    _annotations(models, interface, siblings, report)
     for content_id in interface.objects.get("contents", []):
         content = models.get(content_id)
         if content is None:
