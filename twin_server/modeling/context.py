@@ -102,6 +102,8 @@ def core_terms(version: int) -> dict[str, Term]:
                     terms[prop.name] = terms[f"dtmi:dtdl:property:{prop.name};{version}"] = Term(
                         "property", prop.name, origin
                     )
+    for name in EXTRA_PROPERTIES + (("aliasFor",) if version == 3 else ()):
+        terms[name] = terms[f"dtmi:dtdl:property:{name};{version}"] = Term("property", name, origin)
     for name in metamodel.PRIMITIVES:
         terms[name] = terms[f"dtmi:dtdl:instance:Schema:{name};{version}"] = Term(
             "instance", name, origin
@@ -128,6 +130,16 @@ def core_terms(version: int) -> dict[str, Term]:
     return terms
 
 
+# Properties the DTDL contexts define that no model may set (they describe units, or the
+# language itself): a model using one gets "irrelevant property", not "undefined term".
+EXTRA_PROPERTIES = (
+    "languageMajorVersion",
+    "exponent",
+    "baseUnit",
+    "prefix",
+    "topUnit",
+    "bottomUnit",
+)
 GEOSPATIAL = ("point", "lineString", "polygon", "multiPoint", "multiLineString", "multiPolygon")
 
 
@@ -182,7 +194,7 @@ def read_specifiers(value: Any) -> tuple[list[str], ContextProblem | None]:
             )
         if not isinstance(item, str):
             return specifiers, ContextProblem(
-                "invalidContextSpecifier",
+                "invalidContext",
                 f"@context has value {item!r}, which is not a context specifier string.",
                 "Use DTMI context specifiers such as 'dtmi:dtdl:context;3'.",
                 str(item),
@@ -200,6 +212,7 @@ class _Reading:
     seen_extension: bool = False  # a non-DTDL, non-affiliate specifier in this list
     seen_affiliate: bool = False
     seen_dtdl: bool = False
+    affiliate_version: int | None = None
 
 
 def activate(
@@ -224,7 +237,12 @@ def activate(
         list(parent.unknown_extensions) if parent else [],
         allow_undefined_extensions,
     )
-    problems = [p for spec in specifiers if (p := _specifier(spec, reading)) is not None]
+    problems: list[ContextProblem] = []
+    for spec in specifiers:
+        found = _specifier(spec, reading)
+        if found is not None:
+            problems.append(found)
+            break  # later specifiers are judged against a context already wrong
     if not problems and reading.version is None:
         problems.append(
             ContextProblem(
@@ -272,6 +290,7 @@ def _specifier(spec: str, reading: _Reading) -> ContextProblem | None:
         return _dtdl_specifier(spec, version, reading)
     if spec in AFFILIATES:
         reading.seen_affiliate = True
+        reading.affiliate_version = AFFILIATES[spec]
     else:
         reading.seen_extension = True
     if version is None:
@@ -307,14 +326,7 @@ def _specifier(spec: str, reading: _Reading) -> ContextProblem | None:
         )
     resolved = f"{base};{major}"
     if resolved in EXTENSIONS:
-        extension = EXTENSIONS[resolved]
-        if reading.version is not None and reading.version not in extension.dtdl_versions:
-            return ContextProblem(
-                "invalidContextSpecifierForVersion",
-                f"Extension '{spec}' cannot be used with DTDL v{reading.version}.",
-                "Remove the extension, or use a DTDL version it extends.",
-                spec,
-            )
+        # an extension for another DTDL version loads; its co-types are refused per element
         if resolved not in reading.known:
             reading.known.append(resolved)
         return None
@@ -348,6 +360,16 @@ def _dtdl_specifier(spec: str, version: str | None, reading: _Reading) -> Contex
             f"@context specifier '{spec}' names a DTDL version this parser does not support.",
             "Use 'dtmi:dtdl:context;2' or 'dtmi:dtdl:context;3'.",
             spec,
+        )
+    if (
+        reading.seen_affiliate
+        and not reading.seen_dtdl
+        and reading.affiliate_version not in (None, int(version))
+    ):
+        return ContextProblem(
+            "missingDtdlContext",
+            f"@context names an affiliate context for another DTDL version before '{spec}'.",
+            "Put the DTDL context first in @context.",
         )
     if reading.seen_extension or (reading.seen_affiliate and reading.seen_dtdl):
         return ContextProblem(

@@ -273,11 +273,8 @@ def _language_element(
 ) -> tuple[str, str]:
     for key in item:
         if key in ("@value", "@language") or (
-            version == 2
-            and key in ("@type",)
-            or version == 2
-            and key.startswith("@")
-            and key not in _ELEMENT_KEYWORDS
+            (version == 2 and key in ("@type",))
+            or (version == 2 and key.startswith("@") and key not in _ELEMENT_KEYWORDS)
         ):
             continue
         code = _ELEMENT_KEYWORDS.get(key) or (
