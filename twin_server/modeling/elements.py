@@ -8,6 +8,7 @@ from typing import Any
 from twin_server.modeling import dtmi, metamodel, properties
 from twin_server.modeling.context import ActiveContext, activate
 from twin_server.modeling.errors import Location
+from twin_server.modeling.extensions import EXTENSIONS
 from twin_server.modeling.model import Element
 from twin_server.modeling.state import SEMANTIC_COTYPES, Reader, Types
 
@@ -110,6 +111,17 @@ def read_element(
     )
     element.cotypes = tuple(t.name for t in types.cotypes) + tuple(types.undefined)
     if identifier in state.models.elements and not state.models.elements[identifier].standard:
+        if "@id" not in node and parent is not None:
+            state.error(
+                "nonUniquePropertyValue",
+                f"{parent.id} property '{prop}' has more than one element named '{segment}'.",
+                f"Give each element of '{prop}' its own name.",
+                location=loc,
+                primary_id=parent.id,
+                prop=prop,
+                value=segment,
+            )
+            return identifier
         state.error(
             "duplicateDefinition",
             f"{identifier} is defined more than once.",
@@ -170,7 +182,7 @@ def _identifier(
         if segment:
             parts.append(f"__{segment}")
         return dtmi.child_id(parent.id, *parts)
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or not raw:
         state.error(
             "idNotString",
             f"@id has value {raw!r}, which is not a string.",
@@ -272,6 +284,8 @@ def _read_types(
             continue
         if term.kind == "class":
             types.material.append(term.name)
+        elif term.kind == "unittype":
+            types.material.append("Unit")  # a class no model may instantiate
         elif term.kind in ("semantic", "adjunct"):
             types.cotypes.append(term)
         elif term.kind == "abstract":
@@ -408,6 +422,19 @@ def _cotypes_allowed(state: Reader, element: Element, types: Types, loc: Locatio
     ok = True
     type_loc = Location(loc.doc, (*loc.path, "@type"))
     for term in types.cotypes:
+        extension = EXTENSIONS.get(term.origin)
+        if extension is not None and element.version not in extension.dtdl_versions:
+            state.error(
+                "invalidCotypeVersion",
+                f"{element.id} has co-type '{term.name}' from {term.origin}, which does not "
+                f"extend DTDL v{element.version}.",
+                f"Remove '{term.name}', or use a DTDL version {term.origin} extends.",
+                location=type_loc,
+                primary_id=element.id,
+                value=term.name,
+            )
+            ok = False
+            continue
         if term.kind == "semantic":
             allowed = SEMANTIC_COTYPES[element.version]
         else:

@@ -41,7 +41,7 @@ def read_properties(
             if element.version == 2:
                 continue  # DTDL v2 ignores other JSON-LD keywords
             state.error(
-                "keywordDisallowed",
+                "topLevelKeywordDisallowed" if element.parent is None else "keywordDisallowed",
                 f"{element.id} has JSON-LD keyword '{key}', which DTDL does not allow here.",
                 f"Remove '{key}'.",
                 location=prop_loc,
@@ -63,7 +63,7 @@ def read_properties(
                 )
                 continue
         if term is None and types.undefined and _bad_key(key, ctx):
-            _unexpected_property(state, element, key, term, ctx, prop_loc)
+            _unexpected_property(state, element, key, term, prop_loc, undefined=types.undefined)
             continue
         if term is not None and term.kind == "property" and name in defs:
             if name in seen:
@@ -86,7 +86,7 @@ def read_properties(
         elif types.undefined:
             element.supplemental[key] = raw  # an undefined co-type may define it
         else:
-            _unexpected_property(state, element, key, term, ctx, prop_loc)
+            _unexpected_property(state, element, key, term, prop_loc, inferred="@type" not in node)
     _missing(state, element, defs, seen, loc)
 
 
@@ -166,8 +166,18 @@ def _extension_allows(name: str, types: Types) -> bool:
 
 
 def _unexpected_property(
-    state: Reader, element: Element, key: str, term: Term | None, ctx: ActiveContext, loc: Location
+    state: Reader,
+    element: Element,
+    key: str,
+    term: Term | None,
+    loc: Location,
+    *,
+    undefined: Sequence[str] = (),
+    inferred: bool = False,
 ) -> None:
+    """Report a property none of the element's types defines, in the terms the official
+    parser uses: what the key is, then why no type allows it."""
+    where: dict[str, Any] = {"location": loc, "primary_id": element.id, "prop": key}
     if term is None:
         if key.startswith("dtmi:") and not dtmi.valid(key, 3):
             code = "propertyInvalidDtmi"
@@ -175,33 +185,38 @@ def _unexpected_property(
             code = "propertyNotDtmiNorTerm"
         else:
             code = "propertyUndefinedTerm"
-        if ctx.version == 2 and code != "propertyUndefinedTerm":
-            code = "propertyUndefinedTerm"
+        cause = f"{element.id} has property '{key}', which no context in force defines."
+        state.error(code, cause, f"Remove '{key}', or define it with an extension.", **where)
+    else:
+        cause = f"{element.id} has property '{key}', which a {element.cls} does not have."
+        state.error("propertyIrrelevantDtmiOrTerm", cause, f"Remove '{key}'.", **where)
+        if term.kind == "extprop":
+            return  # an extension's property, without the co-type that brings it
+    if undefined:
         state.error(
-            code,
-            f"{element.id} has property '{key}', which no context in force defines.",
-            f"Remove '{key}', or add to @type a co-type that defines it.",
+            "typeUndefinedTerm",
+            f"{element.id} has co-type {undefined[0]}, which no context defines, so nothing "
+            f"allows property '{key}'.",
+            "Define the co-type with an extension context, or remove it.",
             location=loc,
             primary_id=element.id,
-            prop=key,
+            value=undefined[0],
+        )
+    elif inferred:
+        state.error(
+            "inferredTypeDoesNotAllow",
+            f"{element.id} has no @type; as the {element.cls} it is taken to be, it cannot "
+            f"have property '{key}'.",
+            f"Remove '{key}', or give the element a @type that allows it.",
+            **where,
         )
     else:
         state.error(
-            "propertyIrrelevantDtmiOrTerm",
-            f"{element.id} has property '{key}', which a {element.cls} does not have.",
-            f"Remove '{key}'.",
-            location=loc,
-            primary_id=element.id,
-            prop=key,
+            "noTypeThatAllows",
+            f"{element.id} has property '{key}', but none of its types allows it.",
+            f"Remove '{key}', or add a co-type that defines it.",
+            **where,
         )
-    state.error(
-        "noTypeThatAllows",
-        f"{element.id} has property '{key}', but none of its types allows it.",
-        f"Remove '{key}', or add a co-type that defines it.",
-        location=loc,
-        primary_id=element.id,
-        prop=key,
-    )
 
 
 def _missing(
@@ -348,92 +363,112 @@ def _objects(
     ctx: ActiveContext,
     loc: Location,
 ) -> None:
-    limits = prop.limits_for(element.version)
+    """Read the values of an object property: references (strings) and inline elements."""
     items = raw if isinstance(raw, list) else [raw]
     ids: list[str] = []
-    ok = True
+    reported = False  # a value was wrong and reported: no count error on top of it
+    shapeless = False  # a value was neither a string nor an object
     for position, item in enumerate(items):
         item_loc = Location(loc.doc, (*loc.path, position)) if isinstance(raw, list) else loc
         if isinstance(item, str):
-            ref = _reference(state, element, prop, item, ctx, item_loc)
-            if ref is None:
-                ok = False
-            else:
-                ids.append(ref)
+            child = _reference(state, element, prop, item, ctx, item_loc)
         elif isinstance(item, dict):
-            segment = None
-            if prop.segment:
-                seg = item.get(prop.segment)
-                segment = seg if isinstance(seg, str) else None
-                if segment is None and "@id" not in item:
-                    segment = None if prop.plural else None
-            if not prop.plural:
-                segment = None
-            elif segment is None:
-                segment = str(position)
-            child = elements.read_element(
-                state,
-                item,
-                loc=item_loc,
-                ctx=ctx,
-                expected=prop,
-                parent=element,
-                prop=prop.name,
-                segment=segment,
-            )
-            if child is None:
-                ok = False
-            else:
-                ids.append(child)
+            child = _inline(state, element, prop, item, ctx, item_loc, position)
         else:
             state.error(
                 "refNotStringOrObject",
-                f"{element.id} property '{prop.name}' has value {item!r}, which is neither a reference (a string) nor an element (an object).",
+                f"{element.id} property '{prop.name}' has value {item!r}, which is neither a "
+                "reference (a string) nor an element (an object).",
                 f"Give '{prop.name}' a DTMI, a term, or an element defined inline.",
                 location=item_loc,
                 primary_id=element.id,
                 prop=prop.name,
             )
-            ok = False
+            child, shapeless = None, True
+        if child is None:
+            reported = True
+        else:
+            ids.append(child)
     element.objects[prop.name] = ids
-    if not ok:
-        if limits.min_count and not ids:
-            state.error(
-                "objectCountBelowMin",
-                f"{element.id} property '{prop.name}' has no valid value, but {limits.min_count} is required.",
-                f"Give '{prop.name}' a valid value.",
-                location=loc,
-                primary_id=element.id,
-                prop=prop.name,
-            )
-        return
-    if not prop.plural and len(ids) > 1:
+    if not reported or shapeless:
+        _count(state, element, prop, len(ids), loc)
+
+
+def _count(
+    state: Reader, element: Element, prop: metamodel.PropertyDef, count: int, loc: Location
+) -> None:
+    limits = prop.limits_for(element.version)
+    where: dict[str, Any] = {"location": loc, "primary_id": element.id, "prop": prop.name}
+    if not prop.plural and count > 1:
         state.error(
             "objectMultipleValues",
-            f"{element.id} property '{prop.name}' has {len(ids)} values but allows one.",
+            f"{element.id} property '{prop.name}' has {count} values but allows one.",
             f"Give '{prop.name}' a single value.",
-            location=loc,
-            primary_id=element.id,
-            prop=prop.name,
+            **where,
         )
-    elif len(ids) < limits.min_count:
+    elif count < limits.min_count:
         state.error(
             "objectCountBelowMin",
-            f"{element.id} property '{prop.name}' has {len(ids)} values, but at least {limits.min_count} are required.",
+            f"{element.id} property '{prop.name}' has {count} valid values, but at least "
+            f"{limits.min_count} are required.",
             f"Give '{prop.name}' at least {limits.min_count} values.",
-            location=loc,
-            primary_id=element.id,
-            prop=prop.name,
+            **where,
         )
-    elif limits.max_count is not None and prop.plural and len(ids) > limits.max_count:
+    elif limits.max_count is not None and prop.plural and count > limits.max_count:
         state.error(
             "objectCountAboveMax",
-            f"{element.id} property '{prop.name}' has {len(ids)} values, but at most {limits.max_count} are allowed in DTDL v{element.version}.",
+            f"{element.id} property '{prop.name}' has {count} values, but DTDL "
+            f"v{element.version} allows at most {limits.max_count}.",
             f"Reduce '{prop.name}' to {limits.max_count} values.",
-            location=loc,
-            primary_id=element.id,
-            prop=prop.name,
+            **where,
         )
+
+
+def _inline(
+    state: Reader,
+    element: Element,
+    prop: metamodel.PropertyDef,
+    item: dict[str, Any],
+    ctx: ActiveContext,
+    loc: Location,
+    position: int,
+) -> str | None:
+    """Read an element defined inline as the value of ``prop``; return its id."""
+    where: dict[str, Any] = {"location": loc, "primary_id": element.id, "prop": prop.name}
+    if set(item) == {"@id"}:
+        state.error(
+            "idReference",
+            f"{element.id} property '{prop.name}' has an object holding only an @id "
+            f"({item['@id']!r}); a reference is written as the DTMI string itself.",
+            f"Write the value of '{prop.name}' as the DTMI string, or define the element fully.",
+            value=item["@id"],
+            **where,
+        )
+        return None
+    segment: str | None = None
+    if prop.plural:
+        named = item.get(prop.segment) if prop.segment else None
+        segment = named if isinstance(named, str) else None
+        if segment is None and prop.segment and "@id" not in item:
+            state.error(
+                "missingDtmiSegPropertyValue",
+                f"An element of {element.id} property '{prop.name}' has neither an @id nor a "
+                f"'{prop.segment}', so it cannot be identified.",
+                f"Give the element a '{prop.segment}' (or an @id).",
+                **where,
+            )
+            return None
+        segment = segment or str(position)
+    return elements.read_element(
+        state,
+        item,
+        loc=loc,
+        ctx=ctx,
+        expected=prop,
+        parent=element,
+        prop=prop.name,
+        segment=segment,
+    )
 
 
 def _reference(
@@ -444,79 +479,90 @@ def _reference(
     ctx: ActiveContext,
     loc: Location,
 ) -> str | None:
+    """Resolve a string value: a standard term (``double``) or a DTMI to check later."""
+    where: dict[str, Any] = {"location": loc, "primary_id": element.id, "prop": prop.name}
     term = ctx.lookup(value)
     if term is not None:
-        if term.kind == "instance":
-            if prop.values and term.name not in prop.values:
-                state.error(
-                    "badType",
-                    f"{element.id} property '{prop.name}' has value '{value}', which is not allowed here.",
-                    f"Use one of: {', '.join(prop.values)}.",
-                    location=loc,
-                    primary_id=element.id,
-                    prop=prop.name,
-                    value=value,
-                )
-                return None
-            std = standard_element(term.name, ctx.version, term.origin)
-            assert prop.range is not None
-            if not metamodel.is_a(std.cls, prop.range):
-                state.error(
-                    "badType",
-                    f"{element.id} property '{prop.name}' has value '{value}', which is not a {prop.range}.",
-                    f"Give '{prop.name}' a {prop.range}.",
-                    location=loc,
-                    primary_id=element.id,
-                    prop=prop.name,
-                    secondary_id=std.id,
-                )
-                return None
-            state.models.elements.setdefault(std.id, std)
-            return std.id
-        state.error(
-            "badType",
-            f"{element.id} property '{prop.name}' has value '{value}', a term that does not name a {prop.range}.",
-            f"Give '{prop.name}' a {prop.range}: a term such as 'double', a DTMI, or an element defined inline.",
-            location=loc,
-            primary_id=element.id,
-            prop=prop.name,
-            value=value,
-        )
-        return None
+        return _standard_reference(state, element, prop, value, term, ctx, where)
     if not value.startswith("dtmi:") or not dtmi.valid(value, ctx.version):
-        if prop.values:
-            state.error(
-                "badType",
-                f"{element.id} property '{prop.name}' has value '{value}', which is not allowed here.",
-                f"Use one of: {', '.join(prop.values)}.",
-                location=loc,
-                primary_id=element.id,
-                prop=prop.name,
-                value=value,
-            )
-        else:
-            state.error(
-                "badDtmiOrTerm",
-                f"{element.id} property '{prop.name}' has value '{value}', which is neither a valid DTMI reference nor a DTDL term.",
-                f"Give '{prop.name}' a valid DTMI or a DTDL term.",
-                location=loc,
-                primary_id=element.id,
-                prop=prop.name,
-                value=value,
-            )
+        state.error(
+            "badDtmiOrTerm",
+            f"{element.id} property '{prop.name}' has value '{value}', which is neither a valid "
+            "DTMI reference nor a DTDL term.",
+            f"Give '{prop.name}' a valid DTMI or a DTDL term.",
+            value=value,
+            **where,
+        )
         return None
     if prop.values:
         state.error(
-            "badType",
-            f"{element.id} property '{prop.name}' has value '{value}', but only {', '.join(prop.values)} are allowed.",
+            "incorrectPropertyValue",
+            f"{element.id} property '{prop.name}' has value '{value}', but only "
+            f"{', '.join(prop.values)} are allowed.",
             f"Use one of: {', '.join(prop.values)}.",
-            location=loc,
-            primary_id=element.id,
-            prop=prop.name,
             value=value,
+            **where,
+        )
+        return None
+    if value.startswith(_reserved_prefixes(ctx)):
+        state.error(
+            "undefinedReservedId",
+            f"{element.id} property '{prop.name}' refers to {value}, under a prefix DTDL "
+            "reserves, which defines no such element.",
+            "Refer to an element DTDL defines (by its term) or to one of your own.",
+            value=value,
+            **where,
         )
         return None
     state.references.append(Reference(element.id, prop.name, value, loc))
     return value
 
 
+def _reserved_prefixes(ctx: ActiveContext) -> tuple[str, ...]:
+    return ("dtmi:dtdl:", "dtmi:standard:", "dtmi:iotcentral:")
+
+
+def _standard_reference(
+    state: Reader,
+    element: Element,
+    prop: metamodel.PropertyDef,
+    value: str,
+    term: Term,
+    ctx: ActiveContext,
+    where: dict[str, Any],
+) -> str | None:
+    assert prop.range is not None
+    if term.kind != "instance":
+        state.error(
+            "badType",
+            f"{element.id} property '{prop.name}' has value '{value}', a term that does not "
+            f"name a {prop.range}.",
+            f"Give '{prop.name}' a {prop.range}: a term such as 'double', a DTMI, or an "
+            "element defined inline.",
+            value=value,
+            **where,
+        )
+        return None
+    if prop.values and term.name not in prop.values:
+        state.error(
+            "incorrectPropertyValue",
+            f"{element.id} property '{prop.name}' has value '{value}', but only "
+            f"{', '.join(prop.values)} are allowed.",
+            f"Use one of: {', '.join(prop.values)}.",
+            value=value,
+            **where,
+        )
+        return None
+    std = standard_element(term.name, ctx.version, term.origin)
+    if not metamodel.is_a(std.cls, prop.range):
+        state.error(
+            "badType",
+            f"{element.id} property '{prop.name}' has value '{value}', which is not a "
+            f"{prop.range}.",
+            f"Give '{prop.name}' a {prop.range}.",
+            secondary_id=std.id,
+            **where,
+        )
+        return None
+    state.models.elements.setdefault(std.id, std)
+    return std.id
