@@ -150,7 +150,7 @@ def integer(raw: Any, prop: str, *, version: int, minimum: int | None, maximum: 
             f"Give '{prop}' an integer value.",
         )
     if minimum is not None and value < minimum:
-        code = "valueBelowRange" if maximum is not None and maximum == minimum else "valueBelowMin"
+        code = "valueNotExact" if maximum == minimum else "valueBelowMin"
         raise LiteralProblem(
             code,
             f"Property '{prop}' has value {value}, below the minimum {minimum}.",
@@ -158,7 +158,7 @@ def integer(raw: Any, prop: str, *, version: int, minimum: int | None, maximum: 
             str(value),
         )
     if maximum is not None and value > maximum:
-        code = "valueAboveRange" if minimum is not None else "valueAboveMax"
+        code = "valueNotExact" if maximum == minimum else "valueAboveMax"
         raise LiteralProblem(
             code,
             f"Property '{prop}' has value {value}, above the maximum {maximum}.",
@@ -197,7 +197,7 @@ def lang_string(
 
 
 def _language_map(raw: dict[str, Any], prop: str, version: int) -> dict[str, str]:
-    if "@language" in raw:
+    if set(raw) == {"@value", "@language"}:
         raise LiteralProblem(
             "langTagValueInLangMap",
             f"Property '{prop}' has a language-tagged value object where a language map is expected.",

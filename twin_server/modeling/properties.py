@@ -543,16 +543,6 @@ def _standard_reference(
             **where,
         )
         return None
-    if prop.values and term.name not in prop.values:
-        state.error(
-            "incorrectPropertyValue",
-            f"{element.id} property '{prop.name}' has value '{value}', but only "
-            f"{', '.join(prop.values)} are allowed.",
-            f"Use one of: {', '.join(prop.values)}.",
-            value=value,
-            **where,
-        )
-        return None
     std = standard_element(term.name, ctx.version, term.origin)
     if not metamodel.is_a(std.cls, prop.range):
         state.error(
@@ -561,6 +551,16 @@ def _standard_reference(
             f"{prop.range}.",
             f"Give '{prop.name}' a {prop.range}.",
             secondary_id=std.id,
+            **where,
+        )
+        return None
+    if prop.values and term.name not in prop.values:
+        state.error(
+            "incorrectPropertyValue",
+            f"{element.id} property '{prop.name}' has value '{value}', but only "
+            f"{', '.join(prop.values)} are allowed.",
+            f"Use one of: {', '.join(prop.values)}.",
+            value=value,
             **where,
         )
         return None

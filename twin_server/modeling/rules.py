@@ -79,7 +79,7 @@ def _reference_ok(
     models: ModelSet, ref: ReferenceLike, source: Element, target: Element, report: Report
 ) -> bool:
     prop = metamodel.properties(source.cls, source.version).get(ref.prop)
-    where = {"location": ref.location, "primary_id": ref.source, "prop": ref.prop}
+    where: dict[str, Any] = {"location": ref.location, "primary_id": ref.source, "prop": ref.prop}
     if prop is None:
         return True
     allowed = prop.versions.get(source.version, (source.version,))
@@ -90,7 +90,7 @@ def _reference_ok(
             f"{ref.target}, defined in DTDL v{target.version}.",
             f"Refer to an element of DTDL v{source.version} from '{ref.prop}'.",
             secondary_id=ref.target,
-            **where,  # type: ignore[arg-type]
+            **where,
         )
         return False
     if prop.range is not None and not metamodel.is_a(target.cls, prop.range):
@@ -100,7 +100,7 @@ def _reference_ok(
             f"not a {prop.range}.",
             f"Refer to a {prop.range} from '{ref.prop}'.",
             secondary_id=ref.target,
-            **where,  # type: ignore[arg-type]
+            **where,
         )
         return False
     if not target.standard and target.cls != "Interface":
@@ -114,7 +114,7 @@ def _reference_ok(
                 f"Define {ref.target} in the Interface that uses it.",
                 secondary_id=ref.target,
                 value=home,
-                **where,  # type: ignore[arg-type]
+                **where,
             )
             return False
     return True
@@ -228,24 +228,42 @@ def _supplements(models: ModelSet, element: Element, report: Report) -> None:
 def _unit(element: Element, semantic: str, report: Report) -> None:
     unit_type = _semantic_unit_type(element, semantic)
     unit = element.supplemental.get("unit")
-    if unit is None:
+    where: dict[str, Any] = {
+        "location": element.property_locations.get("unit", element.location),
+        "primary_id": element.id,
+        "prop": "unit",
+    }
+    if isinstance(unit, list) and len(unit) == 1:
+        unit = unit[0]
+    if unit is None or unit == []:
         report(
             "missingSupplementalObjectProperty",
             f"{element.id} has semantic type {semantic} but no unit.",
             f"Add a 'unit' from {unit_type}.",
-            location=element.location,
-            primary_id=element.id,
-            prop="unit",
+            **where,
+        )
+    elif isinstance(unit, list):
+        report(
+            "objectMultipleValues",
+            f"{element.id} has {len(unit)} units; a semantic type takes one.",
+            f"Give one unit of {unit_type}.",
+            **where,
+        )
+    elif isinstance(unit, dict):
+        report(
+            "refObjectNotAllowed",
+            f"{element.id} has an object as its unit; a unit is named by its term.",
+            f"Give a unit of {unit_type} by name, such as '{_units(element, unit_type)[0]}'.",
+            **where,
         )
     elif not isinstance(unit, str) or unit not in _units(element, unit_type):
         report(
-            "badType",
-            f"{element.id} has unit {unit!r}, which is not a {unit_type}.",
-            f"Use a unit of {unit_type}.",
-            location=element.property_locations.get("unit"),
-            primary_id=element.id,
-            prop="unit",
+            "wrongParent",
+            f"{element.id} has unit {unit!r}, which is not a {unit_type}, the unit type of "
+            f"{semantic}.",
+            f"Use a unit of {unit_type}, such as '{_units(element, unit_type)[0]}'.",
             value=unit,
+            **where,
         )
 
 
@@ -312,7 +330,7 @@ def _annotations(
         if "annotates" not in content.supplemental:
             continue
         target = siblings.get(content.supplemental["annotates"])
-        where = {"location": content.property_locations.get("annotates", content.location)}
+        where: dict[str, Any] = {"location": content.property_locations.get("annotates", content.location)}
         if target is None:
             continue
         if target.cls not in ("Property", "Telemetry"):
@@ -323,7 +341,7 @@ def _annotations(
                 "Annotate a Property or Telemetry.",
                 primary_id=content.id,
                 prop="annotates",
-                **where,  # type: ignore[arg-type]
+                **where,
             )
             continue
         if "ValueAnnotation" in target.cotypes:
@@ -333,7 +351,7 @@ def _annotations(
                 "Annotate a Property or Telemetry that is not an annotation.",
                 primary_id=content.id,
                 prop="annotates",
-                **where,  # type: ignore[arg-type]
+                **where,
             )
             continue
         if "Override" in content.cotypes:
@@ -343,7 +361,7 @@ def _annotations(
 
 def _override(models: ModelSet, content: Element, target: Element, report: Report) -> None:
     overridden = content.supplemental.get("overrides")
-    where = {
+    where: dict[str, Any] = {
         "location": content.property_locations.get("overrides", content.location),
         "primary_id": content.id,
         "prop": "overrides",
@@ -355,14 +373,14 @@ def _override(models: ModelSet, content: Element, target: Element, report: Repor
             f"{content.id} overrides '{overridden}' of {target.id}, which is not a property an "
             "extension adds.",
             "Override a supplemental property such as 'unit'.",
-            **where,  # type: ignore[arg-type]
+            **where,
         )
     elif overridden not in target.supplemental:
         report(
             "noMatchingSupplementalProperty",
             f"{content.id} overrides '{overridden}', which {target.id} does not have.",
             f"Give {target.id} a '{overridden}', or override a property it has.",
-            **where,  # type: ignore[arg-type]
+            **where,
         )
     elif overridden == "unit":
         semantic = next((c for c in target.cotypes if _semantic_unit_type(target, c)), None)
