@@ -22,7 +22,8 @@ def read_context(
     if ctx is not None and ctx.version > state.options.max_dtdl_version:
         state.error(
             "disallowedContextVersion",
-            f"@context names DTDL v{ctx.version}, but at most v{state.options.max_dtdl_version} is accepted here.",
+            f"@context names DTDL v{ctx.version}, but at most v{state.options.max_dtdl_version} "
+            "is accepted here.",
             f"Use DTDL v{state.options.max_dtdl_version} or lower.",
             location=Location(loc.doc, (*loc.path, "@context")),
             value=f"dtmi:dtdl:context;{ctx.version}",
@@ -58,8 +59,10 @@ def read_element(
         if nested.version > ctx.version:
             state.error(
                 "unrecognizedContextVersion",
-                f"An element of DTDL v{ctx.version} embeds an element of DTDL v{nested.version}, which v{ctx.version} does not know.",
-                f"Define the element with DTDL v{ctx.version}, or move the outer element to DTDL v{nested.version}.",
+                f"An element of DTDL v{ctx.version} embeds an element of DTDL v{nested.version}, "
+                f"which v{ctx.version} does not know.",
+                f"Define the element with DTDL v{ctx.version}, or move the outer element to DTDL "
+                f"v{nested.version}.",
                 location=Location(loc.doc, (*loc.path, "@context")),
             )
             return None
@@ -68,7 +71,8 @@ def read_element(
         ):
             state.error(
                 "disallowedVersionDefinition",
-                f"{parent.id} property '{prop}' holds an element of DTDL v{nested.version}, which is not allowed there.",
+                f"{parent.id} property '{prop}' holds an element of DTDL v{nested.version}, which "
+                "is not allowed there.",
                 f"Define the value of '{prop}' with DTDL v{ctx.version}.",
                 location=loc,
                 primary_id=parent.id,
@@ -140,7 +144,7 @@ def read_element(
 
 
 def _reserved_prefixes(ctx: ActiveContext) -> tuple[str, ...]:
-    prefixes = ("dtmi:dtdl:", "dtmi:standard:")
+    prefixes: tuple[str, ...] = ("dtmi:dtdl:", "dtmi:standard:")
     if "dtmi:iotcentral:context;2" in ctx.specifiers:
         prefixes += ("dtmi:iotcentral:",)
     return prefixes
@@ -162,7 +166,8 @@ def _identifier(
     if raw is None and expected is not None and expected.id_required:
         state.error(
             "missingRequiredId",
-            f"{parent.id if parent else ''} property '{prop}' has a value defined inline without an @id, which '{prop}' requires.",
+            f"{parent.id if parent else ''} property '{prop}' has a value defined inline without "
+            f"an @id, which '{prop}' requires.",
             f"Give the value of '{prop}' an @id, or refer to it by DTMI.",
             location=loc,
             primary_id=parent.id if parent else None,
@@ -199,7 +204,8 @@ def _identifier(
         )
         state.error(
             "invalidId",
-            f"@id '{raw}' is not a valid DTMI for DTDL v{version}: segments start with a letter and hold letters, digits and underscores (not ending with one); {rule}.",
+            f"@id '{raw}' is not a valid DTMI for DTDL v{version}: segments start with a letter "
+            f"and hold letters, digits and underscores (not ending with one); {rule}.",
             "Correct the @id, for example 'dtmi:com:example:Thermostat;1'.",
             location=Location(loc.doc, (*loc.path, "@id")),
             value=raw,
@@ -208,7 +214,8 @@ def _identifier(
     if len(raw) > dtmi.MAX_LENGTH:
         state.error(
             "idTooLong",
-            f"@id '{raw[:60]}…' is {len(raw)} characters long; at most {dtmi.MAX_LENGTH} are allowed.",
+            f"@id '{raw[:60]}…' is {len(raw)} characters long; at most {dtmi.MAX_LENGTH} are "
+            "allowed.",
             "Shorten the @id.",
             location=Location(loc.doc, (*loc.path, "@id")),
             value=raw,
@@ -262,8 +269,10 @@ def _read_types(
             elif ":" not in value and not ctx.undefined_terms_allowed:
                 state.error(
                     "typeUndefinedTerm",
-                    f"@type of {identifier} has '{value}', a term that no context in force defines.",
-                    "Use a term defined by DTDL or an extension named in @context, or add the extension's context.",
+                    f"@type of {identifier} has '{value}', a term that no context in force "
+                    "defines.",
+                    "Use a term defined by DTDL or an extension named in @context, or add the "
+                    "extension's context.",
                     location=type_loc,
                     primary_id=identifier,
                     value=value,
@@ -362,7 +371,8 @@ def _material_class(
                 state.error(
                     "badType",
                     f"{parent.id} property '{prop}' has value {identifier} that has no @type.",
-                    f"Provide a @type of {range_name} (or one of its kinds) for the value of '{prop}'.",
+                    f"Provide a @type of {range_name} (or one of its kinds) for the value of "
+                    f"'{prop}'.",
                     location=loc,
                     primary_id=parent.id,
                     prop=prop,
@@ -383,7 +393,8 @@ def _material_class(
     if cls == "Interface" and len(identifier) > dtmi.MAX_INTERFACE_LENGTH:
         state.error(
             "idTooLongForType",
-            f"Interface @id '{identifier}' is {len(identifier)} characters long; an Interface's DTMI may have at most {dtmi.MAX_INTERFACE_LENGTH}.",
+            f"Interface @id '{identifier}' is {len(identifier)} characters long; an Interface's "
+            f"DTMI may have at most {dtmi.MAX_INTERFACE_LENGTH}.",
             "Shorten the Interface's @id.",
             location=Location(loc.doc, (*loc.path, "@id")),
             value=identifier,
@@ -407,7 +418,8 @@ def _material_class(
     ):
         state.error(
             "badType",
-            f"{parent.id} property '{prop}' has value {identifier} with @type '{cls}', which is not a {range_name}.",
+            f"{parent.id} property '{prop}' has value {identifier} with @type '{cls}', which is "
+            f"not a {range_name}.",
             f"Provide a value for '{prop}' with @type of {range_name} (or one of its kinds).",
             location=loc,
             primary_id=parent.id,
@@ -442,7 +454,8 @@ def _cotypes_allowed(state: Reader, element: Element, types: Types, loc: Locatio
         if element.cls not in allowed:
             state.error(
                 "invalidCotype",
-                f"{element.id} has co-type '{term.name}', which cannot be applied to a {element.cls}.",
+                f"{element.id} has co-type '{term.name}', which cannot be applied to a "
+                f"{element.cls}.",
                 f"Remove '{term.name}' from @type, or apply it to a {' or '.join(allowed)}.",
                 location=type_loc,
                 primary_id=element.id,
@@ -465,7 +478,8 @@ def _cotypes_allowed(state: Reader, element: Element, types: Types, loc: Locatio
             if needed not in names:
                 state.error(
                     "missingCocotype",
-                    f"{element.id} has co-type '{term.name}' without '{needed}', which it requires.",
+                    f"{element.id} has co-type '{term.name}' without '{needed}', which it "
+                    "requires.",
                     f"Add '{needed}' to @type.",
                     location=type_loc,
                     primary_id=element.id,

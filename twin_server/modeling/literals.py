@@ -34,7 +34,8 @@ def _value_object(node: dict[str, Any], prop: str, family: str, version: int) ->
         if key == "@language":
             raise LiteralProblem(
                 "valueObjectLanguage",
-                f"Property '{prop}' has a value object with @language, but is not a language string.",
+                f"Property '{prop}' has a value object with @language, but is not a language "
+                "string.",
                 "Remove @language from the value.",
             )
         code = {
@@ -46,7 +47,8 @@ def _value_object(node: dict[str, Any], prop: str, family: str, version: int) ->
             code = "valueObjectKeyword" if key.startswith("@") else "valueObjectInvalidProp"
         raise LiteralProblem(
             code,
-            f"Property '{prop}' has a value object with '{key}', which a value object may not have.",
+            f"Property '{prop}' has a value object with '{key}', which a value object may not "
+            "have.",
             f"Remove '{key}'; a value object holds only @value (and @type).",
         )
     if "@value" not in node:
@@ -108,14 +110,17 @@ def string(
     if max_length is not None and len(value) > max_length:
         raise LiteralProblem(
             "stringTooLong",
-            f"Property '{prop}' has a value of {len(value)} characters; at most {max_length} are allowed.",
+            f"Property '{prop}' has a value of {len(value)} characters; at most {max_length} are "
+            "allowed.",
             f"Shorten the value of '{prop}' to {max_length} characters or fewer.",
             value,
         )
     if pattern is not None and not re.match(pattern, value):
         raise LiteralProblem(
             "stringInvalid",
-            f"Property '{prop}' has value '{value}', which is not a valid {prop}: it must contain only letters, digits and underscores, start with a letter and not end with an underscore.",
+            f"Property '{prop}' has value '{value}', which is not a valid {prop}: it must contain "
+            "only letters, digits and underscores, start with a letter and not end with an "
+            "underscore.",
             f"Change the value of '{prop}' to match {pattern}.",
             value,
         )
@@ -189,7 +194,8 @@ def lang_string(
             if len(text) > max_length:
                 raise LiteralProblem(
                     "langStringValueTooLong",
-                    f"Property '{prop}' has a '{code}' value of {len(text)} characters; at most {max_length} are allowed.",
+                    f"Property '{prop}' has a '{code}' value of {len(text)} characters; at most "
+                    f"{max_length} are allowed.",
                     f"Shorten the value of '{prop}' to {max_length} characters or fewer.",
                     text,
                 )
@@ -200,7 +206,8 @@ def _language_map(raw: dict[str, Any], prop: str, version: int) -> dict[str, str
     if set(raw) == {"@value", "@language"}:
         raise LiteralProblem(
             "langTagValueInLangMap",
-            f"Property '{prop}' has a language-tagged value object where a language map is expected.",
+            f"Property '{prop}' has a language-tagged value object where a language map is "
+            "expected.",
             'Write a language map ({"en": "text"}), or put the value object in an array.',
         )
     texts: dict[str, str] = {}
@@ -214,7 +221,8 @@ def _language_map(raw: dict[str, Any], prop: str, version: int) -> dict[str, str
         if not LANGUAGE_CODE.match(code):
             raise LiteralProblem(
                 "langStringInvalidCode",
-                f"Property '{prop}' has a language map with key '{code}', which is not a language code.",
+                f"Property '{prop}' has a language map with key '{code}', which is not a language "
+                "code.",
                 "Use language codes such as 'en' or 'en-US' as keys.",
                 code,
             )
@@ -254,7 +262,8 @@ def _language_list(
         else:
             raise LiteralProblem(
                 "langStringElementNotStringOrObject",
-                f"Property '{prop}' has an element {item!r} that is neither a string nor an object.",
+                f"Property '{prop}' has an element {item!r} that is neither a string nor an "
+                "object.",
                 'Give each element as a string or a {"@value", "@language"} object.',
             )
         if code in texts:
@@ -282,7 +291,8 @@ def _language_element(
         )
         raise LiteralProblem(
             code,
-            f"Property '{prop}' has an element with '{key}', which a language string element may not have.",
+            f"Property '{prop}' has an element with '{key}', which a language string element may "
+            "not have.",
             f"Remove '{key}'.",
         )
     if "@value" not in item:
@@ -308,7 +318,8 @@ def _language_element(
     if not LANGUAGE_CODE.match(code):
         raise LiteralProblem(
             "langStringElementInvalidCode",
-            f"Property '{prop}' has an element with @language '{code}', which is not a language code.",
+            f"Property '{prop}' has an element with @language '{code}', which is not a language "
+            "code.",
             "Use a language code such as 'en' or 'en-US'.",
             code,
         )

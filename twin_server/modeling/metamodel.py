@@ -8,7 +8,7 @@ version-specific limits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 
 VERSIONS = (2, 3)
@@ -153,7 +153,7 @@ CLASSES: dict[str, ClassDef] = {
                     limits=ONE,
                     values=("asynchronous", "synchronous"),
                 ),
-                _p("request", range="CommandPayload", limits=ONE, segment="", only_in=2),
+                _p("request", range="CommandPayload", limits=ONE, only_in=2),
                 _p("response", range="CommandPayload", limits=ONE, only_in=2),
                 _p("request", range="CommandRequest", limits=ONE, only_in=3),
                 _p("response", range="CommandResponse", limits=ONE, only_in=3),
@@ -369,10 +369,6 @@ def inferred_class(range_name: str, version: int) -> str | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
-def with_limits(prop: PropertyDef, **changes: object) -> PropertyDef:
-    return replace(prop, limits=replace(prop.limits, **changes))  # type: ignore[arg-type]
-
-
 __all__ = [
     "CLASSES",
     "COMMAND_TYPES",
@@ -384,7 +380,6 @@ __all__ = [
     "ancestors",
     "concrete_subclasses",
     "exists_in",
-    "field",
     "inferred_class",
     "is_a",
     "properties",

@@ -17,7 +17,7 @@ from twin_server.modeling import elements, rules
 from twin_server.modeling.errors import JsonPath, Location, ModelError, ParsingError
 from twin_server.modeling.model import ModelSet
 from twin_server.modeling.source import SourceMap
-from twin_server.modeling.state import Options, Reader, Reference
+from twin_server.modeling.state import Options, Reader
 
 # A resolver gives the JSON text of DTMIs the documents reference but do not define.
 Resolver = Callable[[Sequence[str]], dict[str, str]]
@@ -76,7 +76,7 @@ def parse_texts(
     return state.models
 
 
-def _unresolved(state: Reader, missing: Sequence[Reference]) -> ModelError:
+def _unresolved(state: Reader, missing: Sequence[rules.ReferenceLike]) -> ModelError:
     places: dict[str, list[str]] = {}
     for ref in missing:
         doc = state.documents[ref.location.doc]
@@ -139,7 +139,8 @@ def _top_level(state: Reader, loc: Location, node: Any) -> None:
     if not isinstance(node, dict):
         state.error(
             "notJsonObject",
-            "A DTDL document holds a JSON object (or an array of them); this one holds something else.",
+            "A DTDL document holds a JSON object (or an array of them); this one holds something "
+            "else.",
             "Make the document a JSON object with @context, @id and @type.",
             location=loc,
         )

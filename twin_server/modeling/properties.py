@@ -4,6 +4,7 @@ properties extensions add."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from twin_server.modeling import dtmi, elements, literals, metamodel
@@ -51,17 +52,16 @@ def read_properties(
             continue
         term = ctx.lookup(key)
         name = term.name if term else key
-        if term is not None and term.kind in ("property", "extprop"):
-            if name in seen:
-                state.error(
-                    "duplicatePropertyName",
-                    f"{element.id} has property '{name}' more than once (as a term and as an IRI).",
-                    "Give each property once.",
-                    location=prop_loc,
-                    primary_id=element.id,
-                    prop=key,
-                )
-                continue
+        if term is not None and term.kind in ("property", "extprop") and name in seen:
+            state.error(
+                "duplicatePropertyName",
+                f"{element.id} has property '{name}' more than once (as a term and as an IRI).",
+                "Give each property once.",
+                location=prop_loc,
+                primary_id=element.id,
+                prop=key,
+            )
+            continue
         if term is None and types.undefined and _bad_key(key, ctx):
             _unexpected_property(state, element, key, term, prop_loc, undefined=types.undefined)
             continue
@@ -105,7 +105,8 @@ def read_supplemental(state: Reader, element: Element, types: Types, loc: Locati
                 if prop.required:
                     state.error(
                         "missingSupplementalLiteralProperty",
-                        f"{element.id} has co-type {cotype.name} but no '{prop.name}', which {cotype.name} requires.",
+                        f"{element.id} has co-type {cotype.name} but no '{prop.name}', which "
+                        f"{cotype.name} requires.",
                         f"Add '{prop.name}' to the element.",
                         location=loc,
                         primary_id=element.id,
@@ -129,7 +130,8 @@ def read_supplemental(state: Reader, element: Element, types: Types, loc: Locati
                     if prop.datatype == "duration" and not DURATION.match(value):
                         raise literals.LiteralProblem(
                             "durationInvalid",
-                            f"Property '{prop.name}' has value '{value}', which is not an ISO 8601 duration.",
+                            f"Property '{prop.name}' has value '{value}', which is not an ISO "
+                            "8601 duration.",
                             f"Give '{prop.name}' a duration such as 'PT5M'.",
                             value,
                         )

@@ -149,7 +149,8 @@ def _unique_values(models: ModelSet, element: Element, report: Report) -> None:
                 if marker in seen:
                     report(
                         "nonUniquePropertyValue",
-                        f"{element.id} property '{name}' has more than one element with {key} '{value}'.",
+                        f"{element.id} property '{name}' has more than one element with {key} "
+                        f"'{value}'.",
                         f"Give each element of '{name}' its own {key}.",
                         location=element.property_locations.get(name),
                         primary_id=element.id,
@@ -188,7 +189,8 @@ def _enum(models: ModelSet, element: Element, report: Report) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, wanted)):
             report(
                 "nonConformantDatatype",
-                f"{child.id} has enumValue {value!r}, but the Enum's valueSchema is {schema.cls.lower()}.",
+                f"{child.id} has enumValue {value!r}, but the Enum's valueSchema is "
+                f"{schema.cls.lower()}.",
                 f"Give every enumValue a {schema.cls.lower()} value.",
                 location=child.property_locations.get("enumValue"),
                 primary_id=child.id,
@@ -330,7 +332,9 @@ def _annotations(
         if "annotates" not in content.supplemental:
             continue
         target = siblings.get(content.supplemental["annotates"])
-        where: dict[str, Any] = {"location": content.property_locations.get("annotates", content.location)}
+        where: dict[str, Any] = {
+            "location": content.property_locations.get("annotates", content.location)
+        }
         if target is None:
             continue
         if target.cls not in ("Property", "Telemetry"):
@@ -432,8 +436,10 @@ def _interface(models: ModelSet, interface: Element, report: Report) -> None:
             if first != owner.id:
                 report(
                     "nonUniqueImportedPropertyValue",
-                    f"{interface.id} has two contents named '{content.name}' (from {first} and {owner.id}).",
-                    "Rename one of them: names are unique across an Interface and the Interfaces it extends.",
+                    f"{interface.id} has two contents named '{content.name}' (from {first} and "
+                    f"{owner.id}).",
+                    "Rename one of them: names are unique across an Interface and the Interfaces "
+                    "it extends.",
                     location=interface.location,
                     primary_id=interface.id,
                     prop="contents",
@@ -499,7 +505,8 @@ def _extends_closure(models: ModelSet, interface: Element, report: Report) -> li
     if interface.version == 3 and len(found) > MAX_V3_EXTENDS_TOTAL:
         report(
             "objectCountAboveMax",
-            f"{interface.id} inherits from {len(found)} Interfaces; at most {MAX_V3_EXTENDS_TOTAL} are allowed.",
+            f"{interface.id} inherits from {len(found)} Interfaces; at most "
+            f"{MAX_V3_EXTENDS_TOTAL} are allowed.",
             "Reduce the hierarchy.",
             location=interface.location,
             primary_id=interface.id,
@@ -519,7 +526,8 @@ def _component(models: ModelSet, component: Element, report: Report) -> None:
             if content is not None and content.cls == "Component":
                 report(
                     "excludedType",
-                    f"Component {component.id} has schema {schema.id}, which itself contains Component {content.id}; Components cannot nest.",
+                    f"Component {component.id} has schema {schema.id}, which itself contains "
+                    f"Component {content.id}; Components cannot nest.",
                     "Move the inner Component to the outer Interface, or use a Relationship.",
                     location=component.property_locations.get("schema", component.location),
                     primary_id=component.id,

@@ -6,6 +6,7 @@ scans a text only when it must place an error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -33,10 +34,9 @@ class SourceMap:
         for match in re.finditer("\n", text):
             self._lines.append(match.end())
         self.spans: dict[JsonPath, Span] = {}
-        try:
+        # a text json.loads accepted always scans; anything else simply gives no lines
+        with contextlib.suppress(ValueError, IndexError):
             self._value(_WS.match(text, 0).end(), (), None)  # type: ignore[union-attr]
-        except (ValueError, IndexError):
-            pass  # a text json.loads accepted always scans; anything else gives no lines
 
     def line(self, offset: int) -> int:
         lo, hi = 0, len(self._lines)
