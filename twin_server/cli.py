@@ -6,6 +6,7 @@ import argparse
 import gc
 import logging
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -18,7 +19,36 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the server (settings from TWIN_* variables)")
     serve.add_argument("--host", help="overrides TWIN_HOST")
     serve.add_argument("--port", type=int, help="overrides TWIN_PORT")
+    models = commands.add_parser("models", help="work with DTDL model files")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    validate = model_commands.add_parser(
+        "validate",
+        help="validate DTDL files offline; print errors as file:line: id: message",
+        description="Parse the files (and folders of .json files) as one model set. Exit 0 "
+        "when valid, 1 when not, 2 when a file cannot be read.",
+    )
+    validate.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
+    validate.add_argument(
+        "--repository",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder laid out like the DTDL models repository, for DTMIs not given",
+    )
+    validate.add_argument(
+        "--allow-undefined-extensions",
+        action="store_true",
+        help="accept extension contexts this parser does not know (DTDL v2 always does)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "models":
+        from twin_server.modeling.command import validate_command
+
+        return validate_command(
+            args.paths,
+            repositories=args.repository,
+            allow_undefined_extensions=args.allow_undefined_extensions or None,
+        )
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
         settings = Settings(**overrides)

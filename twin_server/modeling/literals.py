@@ -10,9 +10,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from twin_server.modeling.metamodel import NAME_PATTERN
+
 # BCP 47: a 2-3 letter primary language, then subtags.
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 STRICT_KEYWORDS = ("@id", "@context", "@graph")
+PATTERN_RULES = {
+    NAME_PATTERN: "it must contain only letters, digits and underscores, start with a letter "
+    "and not end with an underscore",
+}
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
@@ -116,12 +122,11 @@ def string(
             value,
         )
     if pattern is not None and not re.match(pattern, value):
+        rule = PATTERN_RULES.get(pattern, f"it must match {pattern}")
         raise LiteralProblem(
             "stringInvalid",
-            f"Property '{prop}' has value '{value}', which is not a valid {prop}: it must contain "
-            "only letters, digits and underscores, start with a letter and not end with an "
-            "underscore.",
-            f"Change the value of '{prop}' to match {pattern}.",
+            f"Property '{prop}' has value '{value}', which is not a valid {prop}: {rule}.",
+            f"Change the value of '{prop}'.",
             value,
         )
     return value

@@ -9,18 +9,16 @@ the parse, so the errors reported are the ones a modeler must fix first.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from twin_server.modeling import elements, rules
 from twin_server.modeling.errors import JsonPath, Location, ModelError, ParsingError
 from twin_server.modeling.model import ModelSet
+from twin_server.modeling.resolver import Resolver
 from twin_server.modeling.source import SourceMap
 from twin_server.modeling.state import Options, Reader
-
-# A resolver gives the JSON text of DTMIs the documents reference but do not define.
-Resolver = Callable[[Sequence[str]], dict[str, str]]
 
 
 @dataclass
