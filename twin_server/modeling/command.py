@@ -18,11 +18,13 @@ def validate_command(
     *,
     repositories: Sequence[Path] = (),
     allow_undefined_extensions: bool | None = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """Print one line per error (``file:line: validation-id: message``); return the exit
     code: 0 valid, 1 invalid, 2 unreadable input."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     try:
         sources = read_sources(paths)
     except ModelFileError as exc:
