@@ -13,7 +13,7 @@ from twin_server.core import operations
 from twin_server.core.types import Entity
 from twin_server.errors import AlreadyExists, NotFound
 from twin_server.store import Candidates, Store, open_store
-from twin_server.store.base import Applied
+from twin_server.store.base import Applied, ModelRecord
 
 pytestmark = pytest.mark.anyio
 
@@ -209,3 +209,26 @@ async def test_an_unstorable_entity_fails_alone_and_the_store_keeps_working(stor
         store.apply("", [("urn:ngsi-ld:E:1", operations.create(entity(1)))]), 5
     )
     assert isinstance(ok, Applied)
+
+
+async def test_models_are_stored_with_their_contexts_listed_decommissioned_and_deleted(
+    store: Store,
+) -> None:
+    pump = {"@id": "dtmi:ex:Pump;1", "@type": "Interface"}
+    tank = {"@id": "dtmi:ex:Tank;1", "@type": "Interface"}
+    await store.put_models(
+        [ModelRecord("dtmi:ex:Pump;1", pump, "t1"), ModelRecord("dtmi:ex:Tank;1", tank, "t2")],
+        {"dtmi:ex:Pump;1": {"@context": {"Pump": "dtmi:ex:Pump;1"}}},
+    )
+    listed = await store.list_models()
+    assert [(m.id, m.document, m.decommissioned) for m in listed] == [
+        ("dtmi:ex:Pump;1", pump, False),
+        ("dtmi:ex:Tank;1", tank, False),
+    ]
+    assert (await store.get_context("dtmi:ex:Pump;1")) is not None
+    assert await store.decommission_model("dtmi:ex:Tank;1")
+    assert [m.decommissioned for m in await store.list_models()] == [False, True]
+    assert await store.delete_model("dtmi:ex:Pump;1")
+    assert not await store.delete_model("dtmi:ex:Pump;1")
+    assert await store.get_context("dtmi:ex:Pump;1") is None
+    assert [m.id for m in await store.list_models()] == ["dtmi:ex:Tank;1"]

@@ -54,6 +54,16 @@ class Candidates:
     """Entities with at least one of these attributes."""
 
 
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """A stored DTDL Interface: its document as uploaded, and its metadata."""
+
+    id: str
+    document: Any
+    upload_time: str
+    decommissioned: bool = False
+
+
 class Store(Protocol):
     url: str
 
@@ -94,3 +104,16 @@ class Store(Protocol):
         ...
 
     async def delete_context(self, context_id: str) -> bool: ...
+
+    async def put_models(self, records: Sequence[ModelRecord], contexts: dict[str, Any]) -> None:
+        """Store models and their generated @contexts (hosted, by id), all or nothing."""
+
+    async def list_models(self) -> list[ModelRecord]:
+        """Every stored model, in upload order."""
+        ...
+
+    async def decommission_model(self, model_id: str) -> bool: ...
+
+    async def delete_model(self, model_id: str) -> bool:
+        """Delete a model and the @context generated for it; False if there was none."""
+        ...

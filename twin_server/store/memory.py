@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,7 +13,13 @@ from twin_server.core.operations import Operation
 from twin_server.core.timeutil import now_iso
 from twin_server.core.types import Entity
 from twin_server.errors import TwinError
-from twin_server.store.base import DEFAULT_TENANT, Applied, AttributeStat, Candidates
+from twin_server.store.base import (
+    DEFAULT_TENANT,
+    Applied,
+    AttributeStat,
+    Candidates,
+    ModelRecord,
+)
 
 _CHUNK = 500
 
@@ -22,6 +29,7 @@ class MemoryStore:
         self.url = url
         self._entities: dict[str, dict[str, Entity]] = {DEFAULT_TENANT: {}}
         self._contexts: dict[str, tuple[str, Any, str]] = {}
+        self._models: dict[str, ModelRecord] = {}
 
     async def open(self) -> None:
         return None
@@ -112,3 +120,25 @@ class MemoryStore:
 
     async def delete_context(self, context_id: str) -> bool:
         return self._contexts.pop(context_id, None) is not None
+
+    async def put_models(self, records: Sequence[ModelRecord], contexts: dict[str, Any]) -> None:
+        for record in records:
+            self._models[record.id] = dataclasses.replace(
+                record, document=copy.deepcopy(record.document)
+            )
+        for context_id, document in contexts.items():
+            await self.put_context(context_id, "Hosted", document)
+
+    async def list_models(self) -> list[ModelRecord]:
+        return list(self._models.values())
+
+    async def decommission_model(self, model_id: str) -> bool:
+        record = self._models.get(model_id)
+        if record is None:
+            return False
+        self._models[model_id] = dataclasses.replace(record, decommissioned=True)
+        return True
+
+    async def delete_model(self, model_id: str) -> bool:
+        self._contexts.pop(model_id, None)
+        return self._models.pop(model_id, None) is not None

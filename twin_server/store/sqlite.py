@@ -28,7 +28,13 @@ from twin_server.core.operations import Operation
 from twin_server.core.timeutil import now_iso
 from twin_server.core.types import Entity
 from twin_server.errors import StoreUnavailable, TwinError
-from twin_server.store.base import DEFAULT_TENANT, Applied, AttributeStat, Candidates
+from twin_server.store.base import (
+    DEFAULT_TENANT,
+    Applied,
+    AttributeStat,
+    Candidates,
+    ModelRecord,
+)
 from twin_server.store.entity_cache import EntityCache, Key, Row
 from twin_server.store.indexing import index_terms
 
@@ -57,6 +63,10 @@ CREATE INDEX IF NOT EXISTS entity_attrs_by_entity ON entity_attrs (eid);
 CREATE TABLE IF NOT EXISTS contexts (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, doc BLOB NOT NULL, created_at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS models (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc BLOB NOT NULL,
+    upload_time TEXT NOT NULL, decommissioned INTEGER NOT NULL DEFAULT 0
+);
 """
 _CHUNK = 500
 _MAX_GROUP = 512
@@ -385,12 +395,53 @@ class SqliteStore:
         await self._exec("DELETE FROM contexts WHERE id=?", (context_id,))
         return existed
 
+    # -- DTDL models --------------------------------------------------------------------------
+
+    async def put_models(self, records: Sequence[ModelRecord], contexts: dict[str, Any]) -> None:
+        at = now_iso()
+        model_rows = [(r.id, orjson.dumps(r.document), r.upload_time, 0) for r in records]
+        context_rows = [(cid, "Hosted", orjson.dumps(doc), at) for cid, doc in contexts.items()]
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO models (id, doc, upload_time, decommissioned) VALUES (?, ?, ?, ?)",
+                model_rows,
+            )
+            conn.executemany("INSERT OR REPLACE INTO contexts VALUES (?, ?, ?, ?)", context_rows)
+
+        await self._run_raw(write)
+
+    async def list_models(self) -> list[ModelRecord]:
+        rows = self._db.execute(
+            "SELECT id, doc, upload_time, decommissioned FROM models ORDER BY seq"
+        )
+        return [ModelRecord(r[0], orjson.loads(r[1]), r[2], bool(r[3])) for r in rows]
+
+    async def decommission_model(self, model_id: str) -> bool:
+        found = self._db.execute("SELECT 1 FROM models WHERE id=?", (model_id,)).fetchone()
+        await self._exec("UPDATE models SET decommissioned=1 WHERE id=?", (model_id,))
+        return found is not None
+
+    async def delete_model(self, model_id: str) -> bool:
+        found = self._db.execute("SELECT 1 FROM models WHERE id=?", (model_id,)).fetchone()
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM models WHERE id=?", (model_id,))
+            conn.execute("DELETE FROM contexts WHERE id=?", (model_id,))
+
+        await self._run_raw(write)
+        return found is not None
+
     async def _exec(self, sql: str, params: tuple[Any, ...]) -> None:
         """Run one statement through the writer thread, committed like every write."""
+        await self._run_raw(lambda conn: conn.execute(sql, params))
+
+    async def _run_raw(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+        """Run statements through the writer thread, in one transaction with its group."""
         if self._writer is None:
             raise StoreUnavailable("the store is not open")
         loop = asyncio.get_running_loop()
-        job = _Job("", (), loop, loop.create_future(), raw=lambda conn: conn.execute(sql, params))
+        job = _Job("", (), loop, loop.create_future(), raw=work)
         self._queue.put(job)
         await job.future
         if job.failure is not None:
