@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from twin_server import __version__
 from twin_server.api.metrics import Metrics, MetricsMiddleware
+from twin_server.api.models.routes import router as models_router
 from twin_server.api.ngsild.context import Services
 from twin_server.api.ngsild.contexts import hosted_id
 from twin_server.api.ngsild.openapi import ngsild_paths
@@ -28,7 +29,9 @@ from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
 from twin_server.jsonld.resolver import ContextResolver
+from twin_server.modeling.repository import ModelRepository
 from twin_server.store import Store, open_store
+from twin_server.store.base import DEFAULT_TENANT
 
 log = logging.getLogger(__name__)
 NGSI_LD_PREFIX = NGSI_LD_BASE + "/"
@@ -76,7 +79,9 @@ def create_app(settings: Settings | None = None) -> TwinApp:
             hosted=_hosted_lookup(store),
         )
         renders = RenderCache(settings.entity_cache_size)
-        app.state.services = Services(settings, TwinGraph(store, bus), resolver, renders)
+        models = ModelRepository(store, twins_of=_twin_counter(store))
+        await models.load()
+        app.state.services = Services(settings, TwinGraph(store, bus), resolver, renders, models)
         log.info("twin server ready: store %s", store.url)
         try:
             yield
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.add_api_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
     app.add_api_route("/health", _health, methods=["GET"], tags=["operations"])
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.include_router(models_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -132,6 +138,16 @@ async def _health(request: Request) -> Response:
     return JSONResponse(
         {"status": "ok", "version": __version__, "store": services.graph.store.url.split(":", 1)[0]}
     )
+
+
+def _twin_counter(store: Store) -> Any:
+    async def count(type_iri: str) -> int:
+        total = 0
+        for tenant in [DEFAULT_TENANT, *await store.tenants()]:
+            total += (await store.type_counts(tenant)).get(type_iri, 0)
+        return total
+
+    return count
 
 
 def _hosted_lookup(store: Store) -> Any:

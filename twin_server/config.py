@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     )
     default_limit: int = Field(20, gt=0, description="Page size of queries without ?limit.")
     max_limit: int = Field(1000, gt=0, description="Largest ?limit a query accepts.")
+    max_model_upload_bytes: int = Field(
+        32 * 1024 * 1024,
+        gt=0,
+        description="Largest model upload (/models) in bytes; a zip may expand to 10 times this.",
+    )
 
     @field_validator("store_url")
     @classmethod

@@ -6,6 +6,7 @@
     ├── NotFound                    no such entity / attribute / context (ResourceNotFound)
     │   └── NonexistentTenant       the tenant named by the request does not exist
     ├── AlreadyExists               create of something that exists (AlreadyExists)
+    ├── InUse                       delete of something others still use (a model, …)
     ├── OperationNotSupported       valid request this server does not do (OperationNotSupported)
     ├── LdContextNotAvailable       a user @context could not be fetched (LdContextNotAvailable)
     ├── TooManyResults              the request would produce more than the limits allow
@@ -45,6 +46,10 @@ class NonexistentTenant(NotFound):
 
 class AlreadyExists(TwinError):
     title = "Already exists"
+
+
+class InUse(TwinError):
+    title = "In use"
 
 
 class OperationNotSupported(TwinError):

@@ -10,6 +10,7 @@ from twin_server.api.ngsild.render_cache import RenderCache
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.jsonld.resolver import ContextResolver
+from twin_server.modeling.repository import ModelRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class Services:
     graph: TwinGraph
     resolver: ContextResolver
     renders: RenderCache
+    models: ModelRepository
 
 
 def services(request: Request) -> Services:
