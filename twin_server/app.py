@@ -30,6 +30,7 @@ from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.modeling.repository import ModelRepository
+from twin_server.modeling.twins import TwinValidator
 from twin_server.store import Store, open_store
 from twin_server.store.base import DEFAULT_TENANT
 
@@ -81,7 +82,8 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         renders = RenderCache(settings.entity_cache_size)
         models = ModelRepository(store, twins_of=_twin_counter(store))
         await models.load()
-        app.state.services = Services(settings, TwinGraph(store, bus), resolver, renders, models)
+        graph = TwinGraph(store, bus, validator=TwinValidator(models))
+        app.state.services = Services(settings, graph, resolver, renders, models)
         log.info("twin server ready: store %s", store.url)
         try:
             yield

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from twin_server.bus.base import EventBus
 from twin_server.core.events import Origin, event_for
-from twin_server.core.operations import Operation
+from twin_server.core.operations import Operation, Outcome
 from twin_server.core.query import EntityQuery
 from twin_server.core.types import Entity
+from twin_server.core.validation import EntityValidator
 from twin_server.errors import NonexistentTenant, NotFound
 from twin_server.store.base import DEFAULT_TENANT, Applied, Store
 
@@ -24,9 +25,12 @@ class Page:
 
 
 class TwinGraph:
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(
+        self, store: Store, bus: EventBus, *, validator: EntityValidator | None = None
+    ) -> None:
         self.store = store
         self.bus = bus
+        self.validator = validator
 
     async def check_tenant(self, tenant: str) -> None:
         """Reads on a tenant that was never written to are an error (NonexistentTenant)."""
@@ -77,6 +81,8 @@ class TwinGraph:
         origin: Origin = "api",
     ) -> list[Applied | Exception]:
         """Run operations (one per entity), committed together; each slot has its own result."""
+        if self.validator is not None:
+            operations = [(eid, _validated(op, self.validator)) for eid, op in operations]
         results = await self.store.apply(tenant, operations)
         for result in results:
             if isinstance(result, Applied) and result.changed:
@@ -90,3 +96,15 @@ class TwinGraph:
                     )
                 )
         return results
+
+
+def _validated(operation: Operation, validator: EntityValidator) -> Operation:
+    """The operation, with the entity it produces checked before the store writes it."""
+
+    def run(old: Entity | None, now: str) -> Outcome:
+        outcome = operation(old, now)
+        if outcome.entity is not None:
+            validator(old, outcome.entity, outcome.updated)
+        return outcome
+
+    return run

@@ -63,8 +63,10 @@ class ModelRepository:
             records = [ModelRecord(i, doc, at) for i, doc in documents.items()]
             contexts = {i: interface_context(parsed, i) for i in documents}
             await self.store.put_models(records, contexts)
+            merged = dict(self.models.elements)  # a new set: validators read the old meanwhile
             for element_id, element in parsed.elements.items():
-                self.models.elements.setdefault(element_id, element)
+                merged.setdefault(element_id, element)
+            self.models = ModelSet(merged)
             self.records.update((r.id, r) for r in records)
             self._dependencies = None
             return records
@@ -93,12 +95,13 @@ class ModelRepository:
                 )
             await self.store.delete_model(model_id)
             del self.records[model_id]
-            for element_id in [
-                e.id
-                for e in self.models.elements.values()
-                if not e.standard and top_level(self.models, e).id == model_id
-            ]:
-                del self.models.elements[element_id]
+            self.models = ModelSet(
+                {
+                    i: e
+                    for i, e in self.models.elements.items()
+                    if e.standard or top_level(self.models, e).id != model_id
+                }
+            )
             self._dependencies = None
 
     # -- reads -------------------------------------------------------------------------------
