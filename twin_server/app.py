@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,13 +26,17 @@ from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
 from twin_server.api.ngsild.render_cache import RenderCache
 from twin_server.api.ngsild.routes import BASE as NGSI_LD_BASE
 from twin_server.api.ngsild.routes import NgsiLdDispatcher
+from twin_server.api.sparql import router as sparql_router
 from twin_server.bus import open_bus
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
 from twin_server.jsonld.resolver import ContextResolver
+from twin_server.modeling.model import ModelSet
 from twin_server.modeling.repository import ModelRepository
 from twin_server.modeling.twins import TwinValidator
+from twin_server.semantic.graph import SemanticGraph
+from twin_server.semantic.mirror import Mirror
 from twin_server.store import Store, open_store
 from twin_server.store.base import DEFAULT_TENANT
 
@@ -83,11 +89,25 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         models = ModelRepository(store, twins_of=_twin_counter(store))
         await models.load()
         graph = TwinGraph(store, bus, validator=TwinValidator(models))
-        app.state.services = Services(settings, graph, resolver, renders, models)
+        semantic = SemanticGraph()
+        await asyncio.to_thread(semantic.load_ontologies)
+        await asyncio.to_thread(semantic.set_models, models.models)
+
+        async def models_changed(changed: ModelSet) -> None:
+            await asyncio.to_thread(semantic.set_models, changed)
+
+        models.listeners.append(models_changed)
+        mirror = Mirror(semantic, store, bus)
+        mirror_task = asyncio.create_task(mirror.run(), name="semantic-mirror")
+        app.state.mirror = mirror
+        app.state.services = Services(settings, graph, resolver, renders, models, semantic)
         log.info("twin server ready: store %s", store.url)
         try:
             yield
         finally:
+            mirror_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await mirror_task
             await resolver.aclose()
             await bus.aclose()
             await store.close()
@@ -103,6 +123,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.add_api_route("/health", _health, methods=["GET"], tags=["operations"])
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(models_router)
+    app.include_router(sparql_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     )
     default_limit: int = Field(20, gt=0, description="Page size of queries without ?limit.")
     max_limit: int = Field(1000, gt=0, description="Largest ?limit a query accepts.")
+    sparql_timeout: float = Field(
+        10.0, gt=0, description="Seconds a SPARQL query may run before it is stopped (503)."
+    )
     max_model_upload_bytes: int = Field(
         32 * 1024 * 1024,
         gt=0,

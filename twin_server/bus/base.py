@@ -18,6 +18,10 @@ class Subscription(Protocol):
 
     async def get(self) -> ChangeEvent: ...
 
+    def get_nowait(self) -> ChangeEvent:
+        """The next event if one is waiting; else raise ``asyncio.QueueEmpty``."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -28,6 +28,9 @@ class MemorySubscription:
     async def get(self) -> ChangeEvent:
         return await self._queue.get()
 
+    def get_nowait(self) -> ChangeEvent:
+        return self._queue.get_nowait()
+
     async def __aiter__(self) -> AsyncIterator[ChangeEvent]:
         while True:
             yield await self._queue.get()

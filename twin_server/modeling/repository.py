@@ -31,6 +31,8 @@ class ModelRepository:
         self._twins_of = twins_of
         self._lock = asyncio.Lock()
         self._dependencies: dict[str, set[str]] | None = None
+        self.listeners: list[Callable[[ModelSet], Awaitable[None]]] = []
+        """Called with the new model set after every change (the semantic graph listens)."""
 
     async def load(self) -> None:
         """Read the stored models and parse them together (they were valid when stored)."""
@@ -69,6 +71,7 @@ class ModelRepository:
             self.models = ModelSet(merged)
             self.records.update((r.id, r) for r in records)
             self._dependencies = None
+            await self._notify()
             return records
 
     async def decommission(self, model_id: str) -> None:
@@ -103,6 +106,11 @@ class ModelRepository:
                 }
             )
             self._dependencies = None
+            await self._notify()
+
+    async def _notify(self) -> None:
+        for listener in self.listeners:
+            await listener(self.models)
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.modeling.repository import ModelRepository
+from twin_server.semantic.graph import SemanticGraph
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class Services:
     resolver: ContextResolver
     renders: RenderCache
     models: ModelRepository
+    semantic: SemanticGraph
 
 
 def services(request: Request) -> Services:

@@ -1,0 +1,55 @@
+"""Running a pure-Python computation (a SPARQL query) with a deadline.
+
+rdflib evaluates queries in Python, so the worker thread running one can be stopped by raising
+an exception in it (``PyThreadState_SetAsyncExc``); the exception lands at the next bytecode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Timeout(Exception):
+    """The computation ran past its deadline and was stopped."""
+
+
+async def run_with_timeout(work: Callable[[], T], seconds: float) -> T:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            result = work()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    worker = threading.Thread(target=target, name="sparql-query", daemon=True)
+    worker.start()
+    try:
+        return await asyncio.wait_for(asyncio.shield(done), seconds)
+    except TimeoutError:
+        _interrupt(worker)
+        raise Timeout(f"stopped after {seconds:g} s") from None
+
+
+def _interrupt(worker: threading.Thread) -> None:
+    if worker.ident is not None and worker.is_alive():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(worker.ident), ctypes.py_object(Timeout)
+        )
