@@ -42,6 +42,7 @@ def test_curl_examples_succeed_against_a_live_server(tmp_path: Path) -> None:
                 capture_output=True,
                 text=True,
                 env={"BROKER": server.url, "PATH": "/usr/bin:/bin"},
+                cwd=ROOT,
                 timeout=30,
                 check=False,
             )

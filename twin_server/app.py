@@ -34,6 +34,7 @@ from twin_server.errors import InvalidRequest, NotFound
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.modeling.model import ModelSet
 from twin_server.modeling.repository import ModelRepository
+from twin_server.modeling.resolver import RepositoryResolver
 from twin_server.modeling.twins import TwinValidator
 from twin_server.semantic.graph import SemanticGraph
 from twin_server.semantic.mirror import Mirror
@@ -86,7 +87,12 @@ def create_app(settings: Settings | None = None) -> TwinApp:
             hosted=_hosted_lookup(store),
         )
         renders = RenderCache(settings.entity_cache_size)
-        models = ModelRepository(store, twins_of=_twin_counter(store))
+        folder = settings.model_repository
+        models = ModelRepository(
+            store,
+            twins_of=_twin_counter(store),
+            repository=RepositoryResolver(folder) if folder else None,
+        )
         await models.load()
         graph = TwinGraph(store, bus, validator=TwinValidator(models))
         semantic = SemanticGraph()

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     )
     default_limit: int = Field(20, gt=0, description="Page size of queries without ?limit.")
     max_limit: int = Field(1000, gt=0, description="Largest ?limit a query accepts.")
+    model_repository: Path | None = Field(
+        None,
+        description="A folder laid out like the DTDL models repository; uploads may refer to "
+        "the models in it, which are then stored with the upload.",
+    )
     sparql_timeout: float = Field(
         10.0, gt=0, description="Seconds a SPARQL query may run before it is stopped (503)."
     )

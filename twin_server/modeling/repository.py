@@ -15,6 +15,7 @@ from twin_server.modeling.graph import dependencies, top_level
 from twin_server.modeling.ldcontext import interface_context
 from twin_server.modeling.model import ModelSet
 from twin_server.modeling.parser import Options, parse_texts
+from twin_server.modeling.resolver import Resolver
 from twin_server.store.base import ModelRecord, Store
 
 STORED = "model:"  # source name prefix of stored models given to the parser
@@ -24,8 +25,15 @@ TwinCounter = Callable[[str], Awaitable[int]]
 
 
 class ModelRepository:
-    def __init__(self, store: Store, *, twins_of: TwinCounter | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        twins_of: TwinCounter | None = None,
+        repository: Resolver | None = None,
+    ) -> None:
         self.store = store
+        self._folder = repository
         self.models = ModelSet()
         self.records: dict[str, ModelRecord] = {}
         self._twins_of = twins_of
@@ -51,10 +59,13 @@ class ModelRepository:
         """Validate and store the Interfaces of ``sources``; raise ``ModelError`` (nothing
         stored) or ``AlreadyExists``."""
         async with self._lock:
+            fetched: dict[str, str] = {}
             parsed = await asyncio.to_thread(
-                parse_texts, sources, options=options, resolver=self._stored
+                parse_texts, sources, options=options, resolver=self._resolver(fetched)
             )
-            documents = _top_level_documents(sources)
+            # models found in the repository folder are stored with the upload: the store
+            # stays self-contained
+            documents = _top_level_documents([*sources, *fetched.items()])
             taken = sorted(i for i in documents if i in self.records)
             if taken:
                 raise AlreadyExists(
@@ -149,6 +160,20 @@ class ModelRepository:
         if record is None:
             raise NotFound(f"there is no model {model_id}")
         return record
+
+    def _resolver(self, fetched: dict[str, str]) -> Resolver:
+        """Stored models first, then the repository folder (recording what it gave)."""
+
+        def resolve(identifiers: Sequence[str]) -> dict[str, str]:
+            found = self._stored(identifiers)
+            rest = [i for i in identifiers if i not in self.records]
+            if rest and self._folder is not None:
+                extra = self._folder(rest)
+                fetched.update(extra)
+                found.update(extra)
+            return found
+
+        return resolve
 
     def _stored(self, identifiers: Sequence[str]) -> dict[str, str]:
         return {

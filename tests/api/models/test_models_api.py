@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -241,3 +242,22 @@ async def test_stored_models_are_back_after_a_restart(settings: Settings) -> Non
                     assert [m["id"] for m in listed] == [ASSET["@id"], MOTOR["@id"], TANK["@id"]]
                     # the reloaded models resolve references of a new upload
                     assert (await upload(client, PUMP)).status_code == 201
+
+
+async def test_a_model_repository_folder_resolves_uploads_and_its_models_are_stored(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "repo" / "dtmi" / "com" / "example"
+    folder.mkdir(parents=True)
+    (folder / "asset-1.json").write_text(json.dumps(ASSET))
+    (folder / "motor-1.json").write_text(json.dumps(MOTOR))
+    (folder / "tank-1.json").write_text(json.dumps(TANK))
+    settings = Settings(data_dir=tmp_path / "data", model_repository=tmp_path / "repo")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await upload(client, PUMP)
+            assert response.status_code == 201, response.text
+            stored = sorted(m["id"] for m in (await client.get("/models")).json()["value"])
+            assert stored == [ASSET["@id"], MOTOR["@id"], PUMP["@id"]]
