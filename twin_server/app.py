@@ -94,8 +94,9 @@ def create_app(settings: Settings | None = None) -> TwinApp:
             repository=RepositoryResolver(folder) if folder else None,
         )
         await models.load()
-        graph = TwinGraph(store, bus, validator=TwinValidator(models))
         semantic = SemanticGraph()
+        validator = TwinValidator(models, types_of=semantic.types_of)
+        graph = TwinGraph(store, bus, validator=validator)
         await asyncio.to_thread(semantic.load_ontologies)
         await asyncio.to_thread(semantic.set_models, models.models)
 

@@ -3,12 +3,14 @@ checked against it, with the model element named in the error; other entities ar
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.modeling.test_parser import ASSET, MOTOR, PUMP
+from twin_server.app import TwinApp
 
 pytestmark = pytest.mark.anyio
 NGSI = "/ngsi-ld/v1"
@@ -190,3 +192,23 @@ async def test_in_a_batch_only_the_twin_against_its_model_fails(
     body = response.json()
     assert body["success"] == ["urn:ngsi-ld:Pump:10"]
     assert [e["entityId"] for e in body["errors"]] == ["urn:ngsi-ld:Pump:11"]
+
+
+async def test_a_relationship_to_an_existing_twin_must_reach_the_model_target(
+    modeled: httpx.AsyncClient, app: TwinApp
+) -> None:
+    tank_link = LINK.replace("Pump", "Tank")
+    tank = {"id": "urn:ngsi-ld:Tank:1", "type": "Tank", "level": {"value": 1.0}}
+    thing = {"id": "urn:ngsi-ld:Thing:1", "type": "Thing"}
+    assert (
+        await modeled.post(f"{NGSI}/entities", json=tank, headers={"Link": tank_link})
+    ).status_code == 201
+    assert (await modeled.post(f"{NGSI}/entities", json=thing)).status_code == 201
+    await asyncio.wait_for(app.state.mirror.caught_up(app.state.services.graph.bus.published), 5)
+    assert (await create(modeled, pump())).status_code == 201  # feeds urn:ngsi-ld:Tank:1
+    wrong = pump(id="urn:ngsi-ld:Pump:2", feeds={"type": "Relationship", "object": thing["id"]})
+    refused = await create(modeled, wrong)
+    assert refused.status_code == 400
+    assert "not a dtmi:com:example:Tank;1" in refused.json()["detail"]
+    unknown = pump(id="urn:ngsi-ld:Pump:3", feeds={"type": "Relationship", "object": "urn:x:9"})
+    assert (await create(modeled, unknown)).status_code == 201  # dangling is allowed

@@ -82,7 +82,8 @@ class TwinGraph:
     ) -> list[Applied | Exception]:
         """Run operations (one per entity), committed together; each slot has its own result."""
         if self.validator is not None:
-            operations = [(eid, _validated(op, self.validator)) for eid, op in operations]
+            check = self.validator
+            operations = [(eid, _validated(op, check, tenant)) for eid, op in operations]
         results = await self.store.apply(tenant, operations)
         for result in results:
             if isinstance(result, Applied) and result.changed:
@@ -98,13 +99,13 @@ class TwinGraph:
         return results
 
 
-def _validated(operation: Operation, validator: EntityValidator) -> Operation:
+def _validated(operation: Operation, validator: EntityValidator, tenant: str) -> Operation:
     """The operation, with the entity it produces checked before the store writes it."""
 
     def run(old: Entity | None, now: str) -> Outcome:
         outcome = operation(old, now)
         if outcome.entity is not None:
-            validator(old, outcome.entity, outcome.updated)
+            validator(tenant, old, outcome.entity, outcome.updated)
         return outcome
 
     return run

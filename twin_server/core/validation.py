@@ -13,6 +13,8 @@ from twin_server.core.types import Entity
 
 
 class EntityValidator(Protocol):
-    def __call__(self, before: Entity | None, after: Entity, changed: Sequence[str]) -> None:
+    def __call__(
+        self, tenant: str, before: Entity | None, after: Entity, changed: Sequence[str]
+    ) -> None:
         """Raise ``BadRequestData`` if ``after`` breaks its schema. ``changed`` names the
         attributes the write touched (every attribute is checked when the types changed)."""

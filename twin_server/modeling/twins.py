@@ -16,16 +16,18 @@ name expanded with the NGSI-LD default vocabulary, or one the core context prote
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from twin_server.core.types import VALUE_MEMBER, Entity, Instance
 from twin_server.errors import BadRequestData
-from twin_server.modeling.graph import all_contents, top_level
+from twin_server.modeling.graph import all_contents, ancestors, top_level
 from twin_server.modeling.model import Element, ModelSet
 from twin_server.modeling.repository import ModelRepository
 from twin_server.modeling.values import problem, schema_name
 
+# The types of an existing entity, by tenant and id (None: unknown).
+TypesOf = Callable[[str, str], tuple[str, ...] | None]
 CORE = "https://uri.etsi.org/ngsi-ld/"
 DEFAULT_VOCABULARY = CORE + "default-context/"
 VALUE_KINDS = ("Property", "GeoProperty", "JsonProperty", "ListProperty", "LanguageProperty")
@@ -35,11 +37,14 @@ RELATIONSHIP_KINDS = ("Relationship", "ListRelationship")
 class TwinValidator:
     """The ``EntityValidator`` of twins (see ``core/validation.py``)."""
 
-    def __init__(self, repository: ModelRepository) -> None:
+    def __init__(self, repository: ModelRepository, *, types_of: TypesOf | None = None) -> None:
         self.repository = repository
+        self.types_of = types_of
         self._cache: dict[tuple[int, tuple[str, ...]], dict[str, Element]] = {}
 
-    def __call__(self, before: Entity | None, after: Entity, changed: Sequence[str]) -> None:
+    def __call__(
+        self, tenant: str, before: Entity | None, after: Entity, changed: Sequence[str]
+    ) -> None:
         records = self.repository.records
         interfaces = tuple(t for t in after["type"] if t in records)
         if not interfaces:
@@ -68,12 +73,30 @@ class TwinValidator:
                 )
             for instance in instances:
                 reason = _instance_problem(models, content, instance, len(instances))
+                if reason is None and content.cls == "Relationship":
+                    reason = self._target_problem(models, tenant, content, instance)
                 if reason:
                     owner = top_level(models, content).id
                     raise BadRequestData(
                         f"twin {after['id']}: attribute {content.name!r} ({content.cls} "
                         f"{content.id} of {owner}): {reason}"
                     )
+
+    def _target_problem(
+        self, models: ModelSet, tenant: str, content: Element, instance: Instance
+    ) -> str | None:
+        """A relationship to an existing twin must reach the model's target (or a subtype)."""
+        target = content.literals.get("target")
+        if not isinstance(target, str) or self.types_of is None:
+            return None
+        objects = instance.get("objectList") or [instance.get("object")]
+        for entity_id in objects:
+            types = self.types_of(tenant, entity_id) if isinstance(entity_id, str) else None
+            if types is None:
+                continue  # a twin not (yet) known: NGSI-LD allows dangling relationships
+            if not any(t == target or target in _lineage(models, t) for t in types):
+                return f"its target {entity_id} is a {', '.join(types)}, not a {target}"
+        return None
 
     def _contents(self, models: ModelSet, interfaces: tuple[str, ...]) -> dict[str, Element]:
         key = (id(models), interfaces)
@@ -89,6 +112,10 @@ class TwinValidator:
                 self._cache.clear()
             self._cache[key] = found
         return found
+
+
+def _lineage(models: ModelSet, interface: str) -> list[str]:
+    return ancestors(models, interface) if interface in models.elements else []
 
 
 def _short(iri: str) -> str:

@@ -29,6 +29,8 @@ class SemanticGraph:
         self.ontologies = Graph()
         self.models = Graph()
         self._datasets: dict[str, Dataset] = {}
+        self._types: dict[str, dict[str, tuple[str, ...]]] = {}
+        """Each twin's types by tenant: read without the lock (twin validation uses it)."""
 
     def load_ontologies(self, folder: Path = ONTOLOGIES) -> int:
         for path in sorted(folder.glob("*.ttl")):
@@ -50,15 +52,24 @@ class SemanticGraph:
         """Replace what the graph holds of each entity (None: the entity is gone)."""
         with self.lock:
             twins = self._dataset(tenant).graph(TWIN_GRAPH)
+            types = self._types.setdefault(tenant, {})
             for entity_id, entity in entities:
                 twins.remove((URIRef(entity_id), None, None))
-                if entity is not None:
+                if entity is None:
+                    types.pop(entity_id, None)
+                else:
+                    types[entity_id] = tuple(entity.get("type", ()))
                     for triple in entity_triples(entity):
                         twins.add(triple)
 
     def reset_tenant(self, tenant: str) -> None:
         with self.lock:
             self._dataset(tenant).remove_graph(TWIN_GRAPH)
+            self._types[tenant] = {}
+
+    def types_of(self, tenant: str, entity_id: str) -> tuple[str, ...] | None:
+        """The types of an entity as the mirror last saw it (None: not known)."""
+        return self._types.get(tenant, {}).get(entity_id)
 
     def twin_count(self, tenant: str) -> int:
         with self.lock:
