@@ -497,15 +497,7 @@ def _reference(
         )
         return None
     if prop.values:
-        state.error(
-            "incorrectPropertyValue",
-            f"{element.id} property '{prop.name}' has value '{value}', but only "
-            f"{', '.join(prop.values)} are allowed.",
-            f"Use one of: {', '.join(prop.values)}.",
-            value=value,
-            **where,
-        )
-        return None
+        return _not_among_values(state, element, prop, value, where)
     if value.startswith(_reserved_prefixes(ctx)):
         state.error(
             "undefinedReservedId",
@@ -520,7 +512,26 @@ def _reference(
     return value
 
 
+def _not_among_values(
+    state: Reader,
+    element: Element,
+    prop: metamodel.PropertyDef,
+    value: str,
+    where: dict[str, Any],
+) -> None:
+    allowed = ", ".join(prop.values)
+    state.error(
+        "incorrectPropertyValue",
+        f"{element.id} property '{prop.name}' has value '{value}', but only {allowed} are allowed.",
+        f"Use one of: {allowed}.",
+        value=value,
+        **where,
+    )
+
+
 def _reserved_prefixes(ctx: ActiveContext) -> tuple[str, ...]:
+    """Prefixes whose DTMIs only DTDL (or an affiliate) defines: references to undefined ones
+    are errors whatever the context."""
     return ("dtmi:dtdl:", "dtmi:standard:", "dtmi:iotcentral:")
 
 
@@ -557,14 +568,6 @@ def _standard_reference(
         )
         return None
     if prop.values and term.name not in prop.values:
-        state.error(
-            "incorrectPropertyValue",
-            f"{element.id} property '{prop.name}' has value '{value}', but only "
-            f"{', '.join(prop.values)} are allowed.",
-            f"Use one of: {', '.join(prop.values)}.",
-            value=value,
-            **where,
-        )
-        return None
+        return _not_among_values(state, element, prop, value, where)
     state.models.elements.setdefault(std.id, std)
     return std.id
