@@ -497,7 +497,8 @@ def _reference(
         )
         return None
     if prop.values:
-        return _not_among_values(state, element, prop, value, where)
+        _not_among_values(state, element, prop, value, where)
+        return None
     if value.startswith(_reserved_prefixes(ctx)):
         state.error(
             "undefinedReservedId",
@@ -568,6 +569,7 @@ def _standard_reference(
         )
         return None
     if prop.values and term.name not in prop.values:
-        return _not_among_values(state, element, prop, value, where)
+        _not_among_values(state, element, prop, value, where)
+        return None
     state.models.elements.setdefault(std.id, std)
     return std.id
