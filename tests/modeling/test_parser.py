@@ -191,3 +191,28 @@ def test_undefined_extensions_follow_the_version_default_unless_told() -> None:
     assert [e.code for e in caught.value.errors] == ["unresolvableContextSpecifier"]
     allowed = Options(allow_undefined_extensions=True)
     assert parse_texts([("m.json", text(doc))], options=allowed).interfaces()
+
+
+def test_hostile_nesting_is_an_error_not_a_crash() -> None:
+    schema: Any = "double"
+    for _ in range(400):
+        schema = {"@type": "Array", "elementSchema": schema}
+    deep = {**MOTOR, "contents": [{"@type": "Telemetry", "name": "t", "schema": schema}]}
+    with pytest.raises(ModelError) as caught:
+        parse_texts([("deep.json", text(deep))])
+    assert [e.validation_id for e in caught.value.errors] == [
+        "dtmi:twinserver:parsingError:tooDeep"
+    ]
+    chain = [
+        {
+            "@id": f"dtmi:com:example:s{i};1",
+            "@type": "Array",
+            "elementSchema": f"dtmi:com:example:s{i + 1};1",
+        }
+        for i in range(2000)
+    ]
+    chain.append({"@id": "dtmi:com:example:s2000;1", "@type": "Array", "elementSchema": "double"})
+    flat = {**MOTOR, "schemas": chain}
+    with pytest.raises(ModelError) as caught:
+        parse_texts([("chain.json", text(flat))])
+    assert {e.code for e in caught.value.errors} <= {"tooDeep", "excessiveDepthWide"}

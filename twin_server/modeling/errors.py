@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 ID_PREFIX = "dtmi:dtdl:parsingError:"
+# Problems the official catalogue has no id for (it reports them outside its error list).
+OWN_PREFIX = "dtmi:twinserver:parsingError:"
+OWN_CODES = frozenset({"invalidJson", "tooDeep"})
 
 # A JSON path inside one source document: keys and list indices from the root.
 JsonPath = tuple[str | int, ...]
@@ -40,7 +43,7 @@ class ParsingError:
 
     @property
     def validation_id(self) -> str:
-        return ID_PREFIX + self.code
+        return (OWN_PREFIX if self.code in OWN_CODES else ID_PREFIX) + self.code
 
     @property
     def message(self) -> str:

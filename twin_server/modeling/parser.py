@@ -62,14 +62,30 @@ def parse_texts(
             )
     _raise_if_any(state)
     for index, doc in enumerate(documents):
-        _document(state, index, doc.value)
+        try:
+            _document(state, index, doc.value)
+        except RecursionError:
+            state.error(
+                "tooDeep",
+                f"{doc.name} nests elements too deeply to be read.",
+                "Flatten the model: DTDL itself allows complex schemas 5 levels deep.",
+                location=Location(index),
+            )
     _raise_if_any(state)
     if resolver is not None:
         _resolve(state, resolver)
     missing = rules.unresolved(state.models, state.references)
     if missing:
         raise _unresolved(state, missing)
-    rules.check(state.models, state.references, state.error)
+    try:
+        rules.check(state.models, state.references, state.error)
+    except RecursionError:
+        state.error(
+            "tooDeep",
+            "The model set chains schemas too deeply to be checked.",
+            "Flatten the schemas: DTDL allows complex schemas 5 levels deep.",
+            location=None,
+        )
     _raise_if_any(state)
     return state.models
 

@@ -35,7 +35,7 @@ class SourceMap:
             self._lines.append(match.end())
         self.spans: dict[JsonPath, Span] = {}
         # a text json.loads accepted always scans; anything else simply gives no lines
-        with contextlib.suppress(ValueError, IndexError):
+        with contextlib.suppress(ValueError, IndexError, RecursionError):
             self._value(_WS.match(text, 0).end(), (), None)  # type: ignore[union-attr]
 
     def line(self, offset: int) -> int:
