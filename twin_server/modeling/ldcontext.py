@@ -21,3 +21,29 @@ def interface_context(models: ModelSet, interface_id: str) -> dict[str, Any]:
         terms[name] = content.id
     terms[short_name(interface_id)] = interface_id  # the type wins a clash with a content name
     return {"@context": terms}
+
+
+ALL_MODELS = "models"
+"""The id of the context that covers every stored model at once."""
+
+
+def models_context(models: ModelSet, interface_ids: list[str]) -> dict[str, Any]:
+    """One context for every stored model: each Interface's name (the latest version wins) and
+    every content name that means one IRI across all of them (ambiguous names are left out:
+    use the Interface's own context for those)."""
+    types: dict[str, str] = {}
+    for interface_id in sorted(interface_ids, key=_version):
+        types[short_name(interface_id)] = interface_id
+    meanings: dict[str, set[str]] = {}
+    for interface_id in interface_ids:
+        for name, content in all_contents(models, interface_id).items():
+            meanings.setdefault(name, set()).add(content.id)
+    terms: dict[str, Any] = {n: next(iter(i)) for n, i in meanings.items() if len(i) == 1}
+    terms.update(types)
+    return {"@context": terms}
+
+
+def _version(interface_id: str) -> tuple[str, int]:
+    base, _, version = interface_id.partition(";")
+    major = version.split(".", 1)[0]
+    return base, int(major) if major.isdigit() else 0

@@ -12,7 +12,7 @@ from typing import Any
 from twin_server.core.timeutil import now_iso
 from twin_server.errors import AlreadyExists, InUse, NotFound
 from twin_server.modeling.graph import dependencies, top_level
-from twin_server.modeling.ldcontext import interface_context
+from twin_server.modeling.ldcontext import ALL_MODELS, interface_context, models_context
 from twin_server.modeling.model import ModelSet
 from twin_server.modeling.parser import Options, parse_texts
 from twin_server.modeling.resolver import Resolver
@@ -72,14 +72,16 @@ class ModelRepository:
                     f"model {', '.join(taken)} already exists; models are immutable: upload a "
                     "new version under a new DTMI (…;2)."
                 )
-            at = now_iso()
-            records = [ModelRecord(i, doc, at) for i, doc in documents.items()]
-            contexts = {i: interface_context(parsed, i) for i in documents}
-            await self.store.put_models(records, contexts)
             merged = dict(self.models.elements)  # a new set: validators read the old meanwhile
             for element_id, element in parsed.elements.items():
                 merged.setdefault(element_id, element)
-            self.models = ModelSet(merged)
+            combined = ModelSet(merged)
+            at = now_iso()
+            records = [ModelRecord(i, doc, at) for i, doc in documents.items()]
+            contexts = {i: interface_context(parsed, i) for i in documents}
+            contexts[ALL_MODELS] = models_context(combined, [*self.records, *documents])
+            await self.store.put_models(records, contexts)
+            self.models = combined
             self.records.update((r.id, r) for r in records)
             self._dependencies = None
             await self._notify()
@@ -117,6 +119,9 @@ class ModelRepository:
                 }
             )
             self._dependencies = None
+            await self.store.put_context(
+                ALL_MODELS, "Hosted", models_context(self.models, list(self.records))
+            )
             await self._notify()
 
     async def _notify(self) -> None:

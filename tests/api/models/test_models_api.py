@@ -261,3 +261,19 @@ async def test_a_model_repository_folder_resolves_uploads_and_its_models_are_sto
             assert response.status_code == 201, response.text
             stored = sorted(m["id"] for m in (await client.get("/models")).json()["value"])
             assert stored == [ASSET["@id"], MOTOR["@id"], PUMP["@id"]]
+
+
+async def test_one_context_covers_every_model_with_its_unambiguous_names(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await upload(client, ALL)).status_code == 201
+    served = await client.get("/ngsi-ld/v1/jsonldContexts/models")
+    assert served.status_code == 200
+    terms = served.json()["@context"]
+    assert terms["Pump"] == "dtmi:com:example:Pump;1"
+    assert terms["Tank"] == "dtmi:com:example:Tank;1"
+    assert terms["level"] == "dtmi:com:example:Tank:_contents:__level;1"
+    assert "serial" in terms  # inherited by Pump, defined once in Asset
+    assert (await client.delete("/models/dtmi:com:example:Pump;1")).status_code == 204
+    after = (await client.get("/ngsi-ld/v1/jsonldContexts/models")).json()["@context"]
+    assert "Pump" not in after
