@@ -168,7 +168,11 @@ def integer(raw: Any, prop: str, *, version: int, minimum: int | None, maximum: 
             str(value),
         )
     if maximum is not None and value > maximum:
-        code = "valueNotExact" if maximum == minimum else "valueAboveMax"
+        code = (
+            "valueNotExact"
+            if maximum == minimum
+            else ("valueAboveRange" if minimum is not None else "valueAboveMax")
+        )
         raise LiteralProblem(
             code,
             f"Property '{prop}' has value {value}, above the maximum {maximum}.",
