@@ -232,3 +232,40 @@ async def test_models_are_stored_with_their_contexts_listed_decommissioned_and_d
     assert not await store.delete_model("dtmi:ex:Pump;1")
     assert await store.get_context("dtmi:ex:Pump;1") is None
     assert [m.id for m in await store.list_models()] == ["dtmi:ex:Tank;1"]
+
+
+async def test_every_change_is_logged_in_commit_order_and_the_log_can_be_pruned(
+    store: Store,
+) -> None:
+    created, second = await store.apply(
+        "",
+        [
+            ("urn:ngsi-ld:E:1", operations.create(entity(1, speed=1))),
+            ("urn:ngsi-ld:E:2", operations.create(entity(2))),
+        ],
+    )
+    assert isinstance(created, Applied)
+    assert isinstance(second, Applied)
+    (updated,) = await store.apply(
+        "t1", [("urn:ngsi-ld:E:1", operations.create(entity(1, speed=2)))]
+    )
+    (deleted,) = await store.apply("", [("urn:ngsi-ld:E:2", operations.delete("urn:ngsi-ld:E:2"))])
+    assert isinstance(updated, Applied)
+    assert isinstance(deleted, Applied)
+    assert created.seq < second.seq < updated.seq < deleted.seq
+    log = await store.changes_since(0, 10)
+    assert [(c.seq, c.tenant, c.entity_id, c.kind) for c in log] == [
+        (created.seq, "", "urn:ngsi-ld:E:1", "created"),
+        (second.seq, "", "urn:ngsi-ld:E:2", "created"),
+        (updated.seq, "t1", "urn:ngsi-ld:E:1", "created"),
+        (deleted.seq, "", "urn:ngsi-ld:E:2", "deleted"),
+    ]
+    assert log[0].types == (T + "Pump",)
+    assert log[0].attrs == (T + "speed",)
+    assert await store.last_seq() == deleted.seq
+    assert [c.seq for c in await store.changes_since(created.seq, 2)] == [
+        second.seq,
+        updated.seq,
+    ]
+    await store.prune_changes(updated.seq)
+    assert [c.seq for c in await store.changes_since(0, 10)] == [deleted.seq]

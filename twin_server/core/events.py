@@ -35,6 +35,8 @@ class ChangeEvent:
     at: str
     before: Mapping[str, Any] | None
     after: Mapping[str, Any] | None
+    seq: int = 0
+    """The change's place in the store's change log (events of one entity: increasing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ def event_for(
     after: Mapping[str, Any] | None,
     origin: Origin,
     at: str,
+    seq: int = 0,
 ) -> ChangeEvent:
     """The event describing the change from ``before`` to ``after`` (one of them may be None)."""
     entity = after if after is not None else before
@@ -80,4 +83,5 @@ def event_for(
         at=at,
         before=before,
         after=after,
+        seq=seq,
     )

@@ -94,6 +94,7 @@ class TwinGraph:
                         after=result.after,
                         origin=origin,
                         at=result.at,
+                        seq=result.seq,
                     )
                 )
         return results

@@ -27,6 +27,8 @@ class Applied:
     after: Entity | None
     outcome: Outcome
     at: str
+    seq: int = 0
+    """The change's place in the change log (0: nothing changed, nothing logged)."""
 
     @property
     def changed(self) -> bool:
@@ -52,6 +54,33 @@ class Candidates:
     """Entities with at least one of these types."""
     attrs: frozenset[str] | None = None
     """Entities with at least one of these attributes."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """One entry of the change log: which entity changed, how, and what it touched. Consumers
+    that fell behind the bus (or restarted) catch up from here, reading the entity as it is."""
+
+    seq: int
+    tenant: str
+    entity_id: str
+    kind: str  # created, updated, deleted
+    types: tuple[str, ...]
+    attrs: tuple[str, ...]
+    at: str
+
+
+def change_summary(
+    before: Entity | None, after: Entity | None
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """(kind, types, attributes touched) of a change, as the change log keeps it."""
+    entity = after if after is not None else before
+    assert entity is not None
+    kind = "created" if before is None else "deleted" if after is None else "updated"
+    old = before["attrs"] if before is not None else {}
+    new = after["attrs"] if after is not None else {}
+    touched = tuple(n for n in dict.fromkeys([*old, *new]) if old.get(n) != new.get(n))
+    return kind, tuple(entity["type"]), touched
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +146,14 @@ class Store(Protocol):
     async def delete_model(self, model_id: str) -> bool:
         """Delete a model and the @context generated for it; False if there was none."""
         ...
+
+    async def changes_since(self, seq: int, limit: int) -> list[ChangeRecord]:
+        """Change log entries after ``seq``, oldest first (at most ``limit``)."""
+        ...
+
+    async def last_seq(self) -> int:
+        """The newest change log entry's seq (0 when the log is empty)."""
+        ...
+
+    async def prune_changes(self, up_to: int) -> None:
+        """Forget change log entries up to ``up_to`` (inclusive)."""

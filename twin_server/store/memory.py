@@ -18,7 +18,9 @@ from twin_server.store.base import (
     Applied,
     AttributeStat,
     Candidates,
+    ChangeRecord,
     ModelRecord,
+    change_summary,
 )
 
 _CHUNK = 500
@@ -30,6 +32,8 @@ class MemoryStore:
         self._entities: dict[str, dict[str, Entity]] = {DEFAULT_TENANT: {}}
         self._contexts: dict[str, tuple[str, Any, str]] = {}
         self._models: dict[str, ModelRecord] = {}
+        self._changes: list[ChangeRecord] = []
+        self._seq = 0
 
     async def open(self) -> None:
         return None
@@ -59,11 +63,14 @@ class MemoryStore:
             except Exception as exc:  # a bug, or an entity that is not JSON: this one fails alone
                 results.append(exc)
                 continue
-            if after is None:
-                table.pop(entity_id, None)
-            elif after != before:
-                table[entity_id] = copy.deepcopy(after)
-            results.append(Applied(before, after, outcome, now))
+            seq = 0
+            if after != before:
+                if after is None:
+                    table.pop(entity_id, None)
+                else:
+                    table[entity_id] = copy.deepcopy(after)
+                seq = self._log(tenant, entity_id, before, after, now)
+            results.append(Applied(before, after, outcome, now, seq))
         return results
 
     async def scan(self, tenant: str, candidates: Candidates) -> AsyncIterator[list[Entity]]:
@@ -142,3 +149,20 @@ class MemoryStore:
     async def delete_model(self, model_id: str) -> bool:
         self._contexts.pop(model_id, None)
         return self._models.pop(model_id, None) is not None
+
+    def _log(
+        self, tenant: str, entity_id: str, before: Entity | None, after: Entity | None, at: str
+    ) -> int:
+        self._seq += 1
+        kind, types, attrs = change_summary(before, after)
+        self._changes.append(ChangeRecord(self._seq, tenant, entity_id, kind, types, attrs, at))
+        return self._seq
+
+    async def changes_since(self, seq: int, limit: int) -> list[ChangeRecord]:
+        return [c for c in self._changes if c.seq > seq][:limit]
+
+    async def last_seq(self) -> int:
+        return self._seq
+
+    async def prune_changes(self, up_to: int) -> None:
+        self._changes = [c for c in self._changes if c.seq > up_to]

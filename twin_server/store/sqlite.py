@@ -33,7 +33,9 @@ from twin_server.store.base import (
     Applied,
     AttributeStat,
     Candidates,
+    ChangeRecord,
     ModelRecord,
+    change_summary,
 )
 from twin_server.store.entity_cache import EntityCache, Key, Row
 from twin_server.store.indexing import index_terms
@@ -63,6 +65,10 @@ CREATE INDEX IF NOT EXISTS entity_attrs_by_entity ON entity_attrs (eid);
 CREATE TABLE IF NOT EXISTS contexts (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, doc BLOB NOT NULL, created_at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
+    types BLOB NOT NULL, attrs BLOB NOT NULL, at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS models (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc BLOB NOT NULL,
     upload_time TEXT NOT NULL, decommissioned INTEGER NOT NULL DEFAULT 0
@@ -320,10 +326,29 @@ class SqliteStore:
         except Exception as exc:  # a bug, or an entity that is not JSON: this one fails alone
             log.exception("operation on %s failed", entity_id)
             return exc
+        seq = 0
         if changed:
             eid = self._write(conn, tenant, eid, before, after, doc)
             mine[key] = (eid, after) if after is not None else None
-        return Applied(before, after, outcome, now)
+            seq = self._log(conn, tenant, entity_id, before, after, now)
+        return Applied(before, after, outcome, now, seq)
+
+    @staticmethod
+    def _log(
+        conn: sqlite3.Connection,
+        tenant: str,
+        entity_id: str,
+        before: Entity | None,
+        after: Entity | None,
+        at: str,
+    ) -> int:
+        kind, types, attrs = change_summary(before, after)
+        cursor = conn.execute(
+            "INSERT INTO changes (tenant, id, kind, types, attrs, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (tenant, entity_id, kind, orjson.dumps(types), orjson.dumps(attrs), at),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     @staticmethod
     def _select(conn: sqlite3.Connection, key: Key) -> Row | None:
@@ -394,6 +419,28 @@ class SqliteStore:
         existed = await self.get_context(context_id) is not None
         await self._exec("DELETE FROM contexts WHERE id=?", (context_id,))
         return existed
+
+    # -- change log -----------------------------------------------------------------------------
+
+    async def changes_since(self, seq: int, limit: int) -> list[ChangeRecord]:
+        rows = self._db.execute(
+            "SELECT seq, tenant, id, kind, types, attrs, at FROM changes WHERE seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        return [
+            ChangeRecord(
+                r[0], r[1], r[2], r[3], tuple(orjson.loads(r[4])), tuple(orjson.loads(r[5])), r[6]
+            )
+            for r in rows
+        ]
+
+    async def last_seq(self) -> int:
+        row = self._db.execute("SELECT MAX(seq) FROM changes").fetchone()
+        return int(row[0] or 0)
+
+    async def prune_changes(self, up_to: int) -> None:
+        await self._exec("DELETE FROM changes WHERE seq <= ?", (up_to,))
 
     # -- DTDL models --------------------------------------------------------------------------
 
