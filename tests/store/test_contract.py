@@ -269,3 +269,16 @@ async def test_every_change_is_logged_in_commit_order_and_the_log_can_be_pruned(
     ]
     await store.prune_changes(updated.seq)
     assert [c.seq for c in await store.changes_since(0, 10)] == [deleted.seq]
+
+
+async def test_subscriptions_are_stored_per_tenant(store: Store) -> None:
+    await store.put_subscription("", "urn:s:1", {"document": {"a": 1}})
+    await store.put_subscription("east", "urn:s:1", {"document": {"a": 2}})
+    await store.put_subscription("", "urn:s:1", {"document": {"a": 3}})
+    assert sorted(await store.list_subscriptions()) == [
+        ("", "urn:s:1", {"document": {"a": 3}}),
+        ("east", "urn:s:1", {"document": {"a": 2}}),
+    ]
+    assert await store.delete_subscription("east", "urn:s:1")
+    assert not await store.delete_subscription("east", "urn:s:1")
+    assert [t for t, _, _ in await store.list_subscriptions()] == [""]

@@ -157,3 +157,12 @@ class Store(Protocol):
 
     async def prune_changes(self, up_to: int) -> None:
         """Forget change log entries up to ``up_to`` (inclusive)."""
+
+    async def put_subscription(self, tenant: str, subscription_id: str, record: Any) -> None:
+        """Store (or replace) an NGSI-LD subscription's record (a JSON document)."""
+
+    async def list_subscriptions(self) -> list[tuple[str, str, Any]]:
+        """(tenant, id, record) of every stored subscription."""
+        ...
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool: ...

@@ -33,6 +33,7 @@ class MemoryStore:
         self._contexts: dict[str, tuple[str, Any, str]] = {}
         self._models: dict[str, ModelRecord] = {}
         self._changes: list[ChangeRecord] = []
+        self._subscriptions: dict[tuple[str, str], Any] = {}
         self._seq = 0
 
     async def open(self) -> None:
@@ -166,3 +167,12 @@ class MemoryStore:
 
     async def prune_changes(self, up_to: int) -> None:
         self._changes = [c for c in self._changes if c.seq > up_to]
+
+    async def put_subscription(self, tenant: str, subscription_id: str, record: Any) -> None:
+        self._subscriptions[(tenant, subscription_id)] = copy.deepcopy(record)
+
+    async def list_subscriptions(self) -> list[tuple[str, str, Any]]:
+        return [(t, i, copy.deepcopy(r)) for (t, i), r in self._subscriptions.items()]
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        return self._subscriptions.pop((tenant, subscription_id), None) is not None

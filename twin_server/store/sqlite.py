@@ -69,6 +69,9 @@ CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
     types BLOB NOT NULL, attrs BLOB NOT NULL, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS subscriptions (
+    tenant TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS models (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc BLOB NOT NULL,
     upload_time TEXT NOT NULL, decommissioned INTEGER NOT NULL DEFAULT 0
@@ -441,6 +444,27 @@ class SqliteStore:
 
     async def prune_changes(self, up_to: int) -> None:
         await self._exec("DELETE FROM changes WHERE seq <= ?", (up_to,))
+
+    # -- NGSI-LD subscriptions ----------------------------------------------------------------
+
+    async def put_subscription(self, tenant: str, subscription_id: str, record: Any) -> None:
+        await self._exec(
+            "INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?)",
+            (tenant, subscription_id, orjson.dumps(record)),
+        )
+
+    async def list_subscriptions(self) -> list[tuple[str, str, Any]]:
+        rows = self._db.execute("SELECT tenant, id, record FROM subscriptions ORDER BY tenant, id")
+        return [(r[0], r[1], orjson.loads(r[2])) for r in rows]
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        found = self._db.execute(
+            "SELECT 1 FROM subscriptions WHERE tenant=? AND id=?", (tenant, subscription_id)
+        ).fetchone()
+        await self._exec(
+            "DELETE FROM subscriptions WHERE tenant=? AND id=?", (tenant, subscription_id)
+        )
+        return found is not None
 
     # -- DTDL models --------------------------------------------------------------------------
 
