@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,6 +41,9 @@ from twin_server.semantic.graph import SemanticGraph
 from twin_server.semantic.mirror import Mirror
 from twin_server.store import Store, open_store
 from twin_server.store.base import DEFAULT_TENANT
+from twin_server.subscriptions.notifier import Notifier
+from twin_server.subscriptions.senders import HttpSender, Senders
+from twin_server.subscriptions.service import SubscriptionService
 
 log = logging.getLogger(__name__)
 NGSI_LD_PREFIX = NGSI_LD_BASE + "/"
@@ -107,11 +111,21 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         mirror = Mirror(semantic, store, bus)
         mirror_task = asyncio.create_task(mirror.run(), name="semantic-mirror")
         app.state.mirror = mirror
-        app.state.services = Services(settings, graph, resolver, renders, models, semantic)
+        http = httpx.AsyncClient(follow_redirects=False)
+        sender = HttpSender(http, timeout=settings.notification_timeout)
+        notifier = Notifier(store, bus, Senders({"http": sender, "https": sender}))
+        subscriptions = SubscriptionService(store, notifier, resolver)
+        await subscriptions.start()
+        app.state.notifier = notifier
+        app.state.services = Services(
+            settings, graph, resolver, renders, models, semantic, subscriptions
+        )
         log.info("twin server ready: store %s", store.url)
         try:
             yield
         finally:
+            await subscriptions.stop()
+            await http.aclose()
             mirror_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await mirror_task

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
         description="A folder laid out like the DTDL models repository; uploads may refer to "
         "the models in it, which are then stored with the upload.",
     )
+    notification_timeout: float = Field(
+        10.0, gt=0, description="Seconds an HTTP notification may take before it counts as failed."
+    )
     sparql_timeout: float = Field(
         10.0, gt=0, description="Seconds a SPARQL query may run before it is stopped (503)."
     )

@@ -12,6 +12,7 @@ from twin_server.core.service import TwinGraph
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.modeling.repository import ModelRepository
 from twin_server.semantic.graph import SemanticGraph
+from twin_server.subscriptions.service import SubscriptionService
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class Services:
     renders: RenderCache
     models: ModelRepository
     semantic: SemanticGraph
+    subscriptions: SubscriptionService
 
 
 def services(request: Request) -> Services:

@@ -16,7 +16,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from twin_server.api.ngsild import attributes, batch, contexts, discovery, entities
+from twin_server.api.ngsild import (
+    attributes,
+    batch,
+    contexts,
+    discovery,
+    entities,
+    subscriptions,
+)
 from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
 from twin_server.errors import NotFound
 
@@ -49,6 +56,11 @@ TABLE: dict[tuple[str, str], tuple[Endpoint, tuple[str, ...]]] = {
     ("types/*", "GET"): (discovery.retrieve_type, ("type",)),
     ("attributes", "GET"): (discovery.list_attributes, ()),
     ("attributes/*", "GET"): (discovery.retrieve_attribute, ("attrId",)),
+    ("subscriptions", "POST"): (subscriptions.create_subscription, ()),
+    ("subscriptions", "GET"): (subscriptions.query_subscriptions, ()),
+    ("subscriptions/*", "GET"): (subscriptions.retrieve_subscription, ("id",)),
+    ("subscriptions/*", "PATCH"): (subscriptions.update_subscription, ("id",)),
+    ("subscriptions/*", "DELETE"): (subscriptions.delete_subscription, ("id",)),
     ("jsonldContexts", "POST"): (contexts.create_context, ()),
     ("jsonldContexts", "GET"): (contexts.list_contexts, ()),
     ("jsonldContexts/*", "GET"): (contexts.retrieve_context, ("contextId",)),
@@ -57,7 +69,15 @@ TABLE: dict[tuple[str, str], tuple[Endpoint, tuple[str, ...]]] = {
 _METHODS: dict[str, list[str]] = {}
 for _shape, _method in TABLE:
     _METHODS.setdefault(_shape, []).append(_method)
-_FIXED = {"entities", "attrs", "entityOperations", "types", "attributes", "jsonldContexts"}
+_FIXED = {
+    "entities",
+    "attrs",
+    "entityOperations",
+    "types",
+    "attributes",
+    "jsonldContexts",
+    "subscriptions",
+}
 
 
 def shape_of(segments: list[str]) -> tuple[str, list[str]]:
