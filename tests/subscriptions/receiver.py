@@ -39,6 +39,8 @@ class Receiver:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
+        if not body:
+            return  # the sender went away mid-request (a closed keep-alive connection)
         self.attempts += 1
         if self.delay:
             await asyncio.sleep(self.delay)
