@@ -41,6 +41,7 @@ from twin_server.semantic.graph import SemanticGraph
 from twin_server.semantic.mirror import Mirror
 from twin_server.store import Store, open_store
 from twin_server.store.base import DEFAULT_TENANT
+from twin_server.subscriptions.mqtt import MqttSender
 from twin_server.subscriptions.notifier import Notifier
 from twin_server.subscriptions.senders import HttpSender, Senders
 from twin_server.subscriptions.service import SubscriptionService
@@ -113,7 +114,9 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         app.state.mirror = mirror
         http = httpx.AsyncClient(follow_redirects=False)
         sender = HttpSender(http, timeout=settings.notification_timeout)
-        notifier = Notifier(store, bus, Senders({"http": sender, "https": sender}))
+        mqtt = MqttSender(timeout=settings.notification_timeout)
+        senders = Senders({"http": sender, "https": sender, "mqtt": mqtt, "mqtts": mqtt})
+        notifier = Notifier(store, bus, senders)
         subscriptions = SubscriptionService(store, notifier, resolver)
         await subscriptions.start()
         app.state.notifier = notifier
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         finally:
             await subscriptions.stop()
             await http.aclose()
+            await mqtt.aclose()
             mirror_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await mirror_task

@@ -26,6 +26,7 @@ from twin_server.subscriptions.model import (
     Endpoint,
     Subscription,
 )
+from twin_server.subscriptions.mqtt import target_of
 
 MEMBERS = frozenset(
     {
@@ -253,13 +254,19 @@ def _endpoint(value: Any) -> Endpoint:
             f"notification.endpoint.accept {accept!r} is not one of {list(ACCEPTS)}"
         )
     timeout = _positive(value.get("timeout"), "notification.endpoint.timeout")
-    return Endpoint(
+    endpoint = Endpoint(
         uri=uri,
         accept=accept,
         receiver_info=_key_values(value.get("receiverInfo"), "receiverInfo"),
         notifier_info=_key_values(value.get("notifierInfo"), "notifierInfo"),
         timeout=timeout / 1000 if timeout is not None else None,
     )
+    if parts.scheme in ("mqtt", "mqtts"):
+        try:
+            target_of(endpoint)
+        except ValueError as exc:
+            raise BadRequestData(f"notification.endpoint: {exc}") from exc
+    return endpoint
 
 
 def _key_values(value: Any, what: str) -> tuple[tuple[str, str], ...]:
