@@ -41,6 +41,10 @@ def pump(n: int, **attrs: Any) -> dict[str, Any]:
     return entity
 
 
+def pump_id(n: int) -> str:
+    return f"urn:ngsi-ld:Pump:{n}"
+
+
 async def subscribe(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
     response = await client.post(f"{NGSI}/subscriptions", json=body, headers=LD)
     assert response.status_code == 201, response.text
@@ -168,11 +172,41 @@ async def test_watched_attributes_and_triggers_decide_what_is_notified(
     await set_speed(client, 1, 2)  # the one update of a watched attribute
     await client.delete(f"{NGSI}/entities/urn:ngsi-ld:Pump:1")
     notes = await receiver.wait_for(2)
-    assert [n.body["data"][0].get("speed", {}).get("value") for n in notes] == [
-        2,
-        1 if False else 2,
-    ]
+    # the speed update, then the deletion (showing the entity as it was)
+    assert [n.body["data"][0]["speed"]["value"] for n in notes] == [2, 2]
     assert len(receiver.received) == 2
+
+
+async def test_selectors_by_id_and_id_pattern_notify_only_their_entities(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    await subscribe(client, subscription(receiver, entities=[{"id": pump_id(2), "type": "Pump"}]))
+    pattern = [{"idPattern": "urn:ngsi-ld:Pump:1[0-9]", "type": "Pump"}]
+    await subscribe(client, subscription(receiver, entities=pattern))
+    for n in (1, 2, 3, 12):
+        await client.post(f"{NGSI}/entities", json=pump(n, speed=n), headers=LD)
+    await receiver.wait_for(2)
+    await set_speed(client, 3, 30)  # concerns neither
+    await set_speed(client, 2, 20)
+    await receiver.wait_for(3)
+    assert sorted(e["id"] for e in receiver.entities()) == [pump_id(12), pump_id(2), pump_id(2)]
+
+
+async def test_show_changes_carries_the_previous_value(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    notification = {"endpoint": {"uri": receiver.url}, "showChanges": True}
+    await subscribe(client, subscription(receiver, notification=notification))
+    await client.post(f"{NGSI}/entities", json=pump(1, speed=10), headers=LD)
+    await receiver.wait_for(1)
+    await set_speed(client, 1, 11)
+    notes = await receiver.wait_for(2)
+    assert "previousValue" not in notes[0].body["data"][0]["speed"]
+    assert notes[1].body["data"][0]["speed"] == {
+        "type": "Property",
+        "value": 11,
+        "previousValue": 10,
+    }
 
 
 async def test_notifications_of_one_subscription_arrive_in_order(

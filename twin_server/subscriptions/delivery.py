@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,22 +44,29 @@ class DeliveryLine:
         self.senders = senders
         self.on_progress = on_progress
         self.retries = retries
-        self.queue: asyncio.Queue[Pending] = asyncio.Queue()
+        self.pending: deque[Pending] = deque()
+        """Offered and not yet sent; an item leaves only once its notification is done."""
+        self._wake = asyncio.Event()
         self._last_sent = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"notify {self.subscription.id}")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop; a notification on its way is given ``grace`` seconds to arrive, so that what
-        was sent is also counted as sent (and not sent again after a restart)."""
+        was sent is also counted as sent (and not sent again after a restart). No new one
+        starts meanwhile; what was not sent stays pending."""
         if self._task is None:
             return
+        self._stopping = True
+        self._wake.set()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), grace)
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
@@ -67,25 +76,35 @@ class DeliveryLine:
         """A notification of this line is on its way."""
         return not self._idle.is_set()
 
+    @property
+    def settled(self) -> bool:
+        """Everything offered so far has been sent (or given up on)."""
+        return not self.pending and not self.busy
+
     def offer(self, item: Pending) -> None:
-        self.queue.put_nowait(item)
+        self.pending.append(item)
+        self._wake.set()
 
     async def _run(self) -> None:
-        while True:
-            first = await self.queue.get()
+        while not self._stopping:
+            if not self.pending:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
             throttling = self.subscription.throttling
             if throttling:
                 wait = self._last_sent + throttling - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-            batch = [first]
-            while len(batch) < MAX_BATCH and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+                    continue  # stopping may have come meanwhile
+            batch = list(itertools.islice(self.pending, MAX_BATCH))
             self._idle.clear()
             try:
                 await self.deliver(batch)
             finally:
                 self._idle.set()
+            for _ in batch:
+                self.pending.popleft()
 
     async def deliver(self, batch: Sequence[Pending]) -> bool:
         """Send one notification for ``batch``, retrying with backoff; True when it arrived."""

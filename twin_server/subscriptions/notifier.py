@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from twin_server.core.events import (
 )
 from twin_server.store.base import Candidates, ChangeRecord, Store
 from twin_server.subscriptions.delivery import BACKOFF, DeliveryLine, Pending
+from twin_server.subscriptions.index import SubscriptionIndex
 from twin_server.subscriptions.matching import fires, selected
 from twin_server.subscriptions.model import Subscription
 from twin_server.subscriptions.records import record
@@ -35,6 +36,7 @@ from twin_server.subscriptions.senders import Senders
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
 PAGE = 1000
+SAVE_LAG = 10_000  # changes an idle subscription's saved cursor may lag behind
 UNKNOWN = ({"type": "Property"},)  # an instance the change log does not remember
 
 
@@ -62,6 +64,9 @@ class Notifier:
         self._dirty: set[Key] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._bus: BusSubscription | None = None
+        self._index = SubscriptionIndex()
+        self._seen = 0  # the highest seq dispatched from the bus
+        self._stored: dict[Key, int] = {}  # the cursor last saved for each subscription
         self.handled = 0  # events looked at (tests and tools wait on it)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -110,7 +115,9 @@ class Notifier:
         if periodic is not None:
             periodic.cancel()
         self.subscriptions.pop(key, None)
+        self._index.remove(key)
         self._queued.pop(key, None)
+        self._stored.pop(key, None)
         self._dirty.discard(key)
 
     def _add(self, subscription: Subscription) -> None:
@@ -120,7 +127,9 @@ class Notifier:
             subscription, self.senders, on_progress=self._progressed, retries=self.retries
         )
         self.lines[key] = line
+        self._index.add(key, subscription)
         self._queued[key] = subscription.cursor
+        self._stored[key] = subscription.cursor
         line.start()
         if subscription.time_interval is not None:
             self._periodic[key] = asyncio.create_task(self._every(key), name=f"every {key[1]}")
@@ -143,8 +152,15 @@ class Notifier:
             self.dispatch(event)
 
     def dispatch(self, event: ChangeEvent, *, only: Key | None = None) -> None:
+        """Offer ``event`` to the lines of the subscriptions it triggers (to ``only``'s when
+        catching one up). Subscriptions the index rules out are not looked at: their cursors
+        move with ``_seen`` when their lines are idle (``_advance_idle``)."""
         now = datetime.now(UTC)
-        keys = [only] if only is not None else list(self.subscriptions)
+        if only is not None:
+            keys: Iterable[Key] = (only,)
+        else:
+            keys = self._index.candidates(event.tenant, event.entity_id, event.types)
+            self._seen = max(self._seen, event.seq)
         for key in keys:
             subscription = self.subscriptions[key]
             if subscription.tenant != event.tenant or event.seq <= self._queued[key]:
@@ -166,11 +182,10 @@ class Notifier:
 
     def _skip(self, subscription: Subscription, seq: int) -> None:
         """A change that does not concern the subscription moves its cursor (when nothing of
-        it is waiting in its line)."""
+        it is waiting in its line); saved as ``_advance_idle`` saves."""
         line = self.lines[(subscription.tenant, subscription.id)]
-        if line.queue.empty() and not line.busy:
+        if line.settled:
             subscription.cursor = max(subscription.cursor, seq)
-            self._dirty.add((subscription.tenant, subscription.id))
 
     async def _catch_up(self, key: Key) -> None:
         """Hand the subscription every logged change after what it was last given."""
@@ -247,12 +262,29 @@ class Notifier:
 
     # -- persistence -------------------------------------------------------------------------
 
+    def _advance_idle(self) -> None:
+        """Every change up to ``_seen`` has been offered; an idle line has sent all it was
+        offered, so its subscription is notified up to ``_seen``. Saved when far behind (a
+        restart then replays at most ``SAVE_LAG`` changes for it) and at a clean stop."""
+        for key, subscription in self.subscriptions.items():
+            line = self.lines[key]
+            if subscription.cursor >= self._seen or not line.settled:
+                continue
+            subscription.cursor = self._seen
+            self._queued[key] = max(self._queued[key], self._seen)
+            if self._seen - self._stored.get(key, 0) >= SAVE_LAG:
+                self._dirty.add(key)
+
     async def flush(self) -> None:
+        self._advance_idle()
         dirty, self._dirty = self._dirty, set()
+        saves = []
         for key in dirty:
             subscription = self.subscriptions.get(key)
             if subscription is not None:
-                await self.store.put_subscription(key[0], key[1], record(subscription))
+                self._stored[key] = subscription.cursor
+                saves.append(self.store.put_subscription(key[0], key[1], record(subscription)))
+        await asyncio.gather(*saves)  # concurrent, so the store commits them as one group
 
     async def _flush_loop(self) -> None:
         while True:
