@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,9 +40,10 @@ from twin_server.semantic.graph import SemanticGraph
 from twin_server.semantic.mirror import Mirror
 from twin_server.store import Store, open_store
 from twin_server.store.base import DEFAULT_TENANT
+from twin_server.subscriptions.http import HttpSender
 from twin_server.subscriptions.mqtt import MqttSender
 from twin_server.subscriptions.notifier import Notifier
-from twin_server.subscriptions.senders import HttpSender, Senders
+from twin_server.subscriptions.senders import Senders
 from twin_server.subscriptions.service import SubscriptionService
 
 log = logging.getLogger(__name__)
@@ -112,8 +112,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         mirror = Mirror(semantic, store, bus)
         mirror_task = asyncio.create_task(mirror.run(), name="semantic-mirror")
         app.state.mirror = mirror
-        http = httpx.AsyncClient(follow_redirects=False)
-        sender = HttpSender(http, timeout=settings.notification_timeout)
+        sender = HttpSender(timeout=settings.notification_timeout)
         mqtt = MqttSender(timeout=settings.notification_timeout)
         senders = Senders({"http": sender, "https": sender, "mqtt": mqtt, "mqtts": mqtt})
         notifier = Notifier(store, bus, senders)
@@ -128,7 +127,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
             yield
         finally:
             await subscriptions.stop()
-            await http.aclose()
+            await sender.aclose()
             await mqtt.aclose()
             mirror_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

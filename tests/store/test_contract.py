@@ -282,3 +282,12 @@ async def test_subscriptions_are_stored_per_tenant(store: Store) -> None:
     assert await store.delete_subscription("east", "urn:s:1")
     assert not await store.delete_subscription("east", "urn:s:1")
     assert [t for t, _, _ in await store.list_subscriptions()] == [""]
+
+
+async def test_several_subscriptions_are_stored_at_once(store: Store) -> None:
+    await store.put_subscription("", "urn:s:1", {"cursor": 1})
+    await store.put_subscriptions([("", "urn:s:1", {"cursor": 5}), ("east", "urn:s:2", {"c": 2})])
+    assert sorted(await store.list_subscriptions()) == [
+        ("", "urn:s:1", {"cursor": 5}),
+        ("east", "urn:s:2", {"c": 2}),
+    ]

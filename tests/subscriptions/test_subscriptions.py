@@ -97,6 +97,17 @@ async def test_a_subscription_is_created_retrieved_listed_updated_and_deleted(
         ({"q": "(speed>1"}, "q"),
         ({"notificationTrigger": ["whenever"]}, "notificationTrigger"),
         ({"throttling": -1}, "throttling is a number of seconds above 0"),
+        (
+            {
+                "notification": {
+                    "endpoint": {
+                        "uri": "http://127.0.0.1:9/n",
+                        "receiverInfo": [{"key": "X-A", "value": "1\r\nX-Evil: 2"}],
+                    }
+                }
+            },
+            "receiverInfo 'X-A'",
+        ),
         ({"entities": None, "watchedAttributes": None}, "needs entities or watchedAttributes"),
     ],
 )

@@ -161,6 +161,9 @@ class Store(Protocol):
     async def put_subscription(self, tenant: str, subscription_id: str, record: Any) -> None:
         """Store (or replace) an NGSI-LD subscription's record (a JSON document)."""
 
+    async def put_subscriptions(self, records: Sequence[tuple[str, str, Any]]) -> None:
+        """Store several (tenant, id, record) at once, in one transaction."""
+
     async def list_subscriptions(self) -> list[tuple[str, str, Any]]:
         """(tenant, id, record) of every stored subscription."""
         ...

@@ -171,6 +171,10 @@ class MemoryStore:
     async def put_subscription(self, tenant: str, subscription_id: str, record: Any) -> None:
         self._subscriptions[(tenant, subscription_id)] = copy.deepcopy(record)
 
+    async def put_subscriptions(self, records: Sequence[tuple[str, str, Any]]) -> None:
+        for tenant, subscription_id, record in records:
+            self._subscriptions[(tenant, subscription_id)] = copy.deepcopy(record)
+
     async def list_subscriptions(self) -> list[tuple[str, str, Any]]:
         return [(t, i, copy.deepcopy(r)) for (t, i), r in self._subscriptions.items()]
 

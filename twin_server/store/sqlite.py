@@ -453,6 +453,14 @@ class SqliteStore:
             (tenant, subscription_id, orjson.dumps(record)),
         )
 
+    async def put_subscriptions(self, records: Sequence[tuple[str, str, Any]]) -> None:
+        rows = [(t, i, orjson.dumps(r)) for t, i, r in records]
+        await self._run_raw(
+            lambda conn: conn.executemany(
+                "INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?)", rows
+            )
+        )
+
     async def list_subscriptions(self) -> list[tuple[str, str, Any]]:
         rows = self._db.execute("SELECT tenant, id, record FROM subscriptions ORDER BY tenant, id")
         return [(r[0], r[1], orjson.loads(r[2])) for r in rows]

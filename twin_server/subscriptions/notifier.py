@@ -283,8 +283,9 @@ class Notifier:
             subscription = self.subscriptions.get(key)
             if subscription is not None:
                 self._stored[key] = subscription.cursor
-                saves.append(self.store.put_subscription(key[0], key[1], record(subscription)))
-        await asyncio.gather(*saves)  # concurrent, so the store commits them as one group
+                saves.append((key[0], key[1], record(subscription)))
+        if saves:
+            await self.store.put_subscriptions(saves)
 
     async def _flush_loop(self) -> None:
         while True:

@@ -3,6 +3,7 @@ error that names it. The same code reads stored subscriptions back at start."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +57,7 @@ MEMBERS = frozenset(
     }
 )
 READ_ONLY = ("status", "createdAt", "modifiedAt")
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 SCHEMES = ("http", "https", "mqtt", "mqtts")
 ACCEPTS = ("application/json", "application/ld+json")
 
@@ -257,7 +259,7 @@ def _endpoint(value: Any) -> Endpoint:
     endpoint = Endpoint(
         uri=uri,
         accept=accept,
-        receiver_info=_key_values(value.get("receiverInfo"), "receiverInfo"),
+        receiver_info=_headers(_key_values(value.get("receiverInfo"), "receiverInfo")),
         notifier_info=_key_values(value.get("notifierInfo"), "notifierInfo"),
         timeout=timeout / 1000 if timeout is not None else None,
     )
@@ -267,6 +269,17 @@ def _endpoint(value: Any) -> Endpoint:
         except ValueError as exc:
             raise BadRequestData(f"notification.endpoint: {exc}") from exc
     return endpoint
+
+
+def _headers(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """receiverInfo pairs become headers: each key a header name, no value with a line break."""
+    for key, value in pairs:
+        if not HEADER_NAME.fullmatch(key) or "\r" in value or "\n" in value:
+            raise BadRequestData(
+                f"receiverInfo {key!r}: a key is an HTTP header name (letters, digits, "
+                "!#$%&'*+-.^_`|~) and a value holds no line break"
+            )
+    return pairs
 
 
 def _key_values(value: Any, what: str) -> tuple[tuple[str, str], ...]:

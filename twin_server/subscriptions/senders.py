@@ -1,10 +1,9 @@
-"""Sending a notification to its endpoint: HTTP(S) POST (MQTT comes in its own module)."""
+"""Sending a notification to its endpoint: the sender contract, and the sender for each URI
+scheme (HTTP in ``http.py``, MQTT in ``mqtt.py``)."""
 
 from __future__ import annotations
 
 from typing import Protocol
-
-import httpx
 
 from twin_server.subscriptions.model import Endpoint
 
@@ -16,25 +15,6 @@ class DeliveryError(Exception):
 class Sender(Protocol):
     async def send(self, endpoint: Endpoint, body: bytes, headers: dict[str, str]) -> None:
         """Deliver or raise ``DeliveryError``."""
-
-
-class HttpSender:
-    def __init__(self, client: httpx.AsyncClient, *, timeout: float) -> None:
-        self.client = client
-        self.timeout = timeout
-
-    async def send(self, endpoint: Endpoint, body: bytes, headers: dict[str, str]) -> None:
-        try:
-            response = await self.client.post(
-                endpoint.uri,
-                content=body,
-                headers=headers,
-                timeout=endpoint.timeout or self.timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 300:
-            raise DeliveryError(f"the receiver answered {response.status_code}")
 
 
 class Senders:
