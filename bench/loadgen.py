@@ -23,6 +23,7 @@ class Paced:
     failed: int = 0
     late: int = 0  # requests that left more than 10 ms after their slot
     seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)  # request sent to answer read
 
 
 async def paced_load(
@@ -46,6 +47,7 @@ async def paced_load(
 
     async def one(i: int) -> None:
         reader, writer = await pool.get()
+        begun = time.perf_counter()
         try:
             writer.write(request(i))
             head = await reader.readuntil(b"\r\n\r\n")
@@ -57,6 +59,7 @@ async def paced_load(
                 await reader.readexactly(length)
             if not head.startswith(b"HTTP/1.1 2"):
                 result.failed += 1
+            result.latencies_ms.append((time.perf_counter() - begun) * 1000)
         finally:
             pool.put_nowait((reader, writer))
 
@@ -116,8 +119,6 @@ class Receiver:
         self.notifications += 1
         for entity in notification.get("data", ()):
             self.entities += 1
-            if self.entities == 3000:
-                print(entity)
             sent = entity.get("sentAt")
             if self.measuring and isinstance(sent, dict):
                 self.latencies_ms.append((now - sent["value"]) * 1000)

@@ -82,7 +82,10 @@ async def run(server: Server, args: argparse.Namespace) -> int:
     await drain(receiver)
     receiver.measuring = True
     entities_before = receiver.entities
+    cpu_before, own_before = server.cpu_seconds(), time.process_time()
     paced = await paced_load(host, int(port_s), seconds=args.seconds, **load)
+    server_cpu = (server.cpu_seconds() - cpu_before) / paced.seconds
+    own_cpu = (time.process_time() - own_before) / paced.seconds
     await drain(receiver)
     receiver.measuring = False
     notified = receiver.entities - entities_before
@@ -99,6 +102,12 @@ async def run(server: Server, args: argparse.Namespace) -> int:
     missing = paced.sent - notified
     print(f"notified entities: {notified} of {paced.sent} updates (missing {missing})")
     print(f"update-to-notification latency: p50 {p50:.1f} ms  p99 {p99:.1f} ms")
+    w50, w99 = percentiles(paced.latencies_ms)
+    print(f"  of which the PATCH itself (request to answer): p50 {w50:.1f} ms  p99 {w99:.1f} ms")
+    print(
+        f"CPU: server {100 * server_cpu:.0f}% of a core, load generator + receiver "
+        f"{100 * own_cpu:.0f}%"
+    )
     print(
         f"server RSS {rss_before:.0f} MB -> {rss_after:.0f} MB with the subscriptions "
         f"({(rss_after - rss_before) * 1024 / n:.1f} KB per subscription)"

@@ -14,7 +14,7 @@ from rdflib.query import Result
 
 from twin_server.modeling.model import ModelSet
 from twin_server.semantic.models import model_triples
-from twin_server.semantic.twins import entity_triples
+from twin_server.semantic.twins import attribute_triples, entity_triples
 from twin_server.semantic.vocab import PREFIXES
 
 ONTOLOGIES = Path(__file__).resolve().parents[2] / "ontologies"
@@ -61,6 +61,35 @@ class SemanticGraph:
                     types[entity_id] = tuple(entity.get("type", ()))
                     for triple in entity_triples(entity):
                         twins.add(triple)
+
+    def update_entities(
+        self,
+        tenant: str,
+        changes: Iterable[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    ) -> None:
+        """Apply each (id, before, after): only the triples of the attributes that changed
+        are removed and added, so an update costs what it changed, not the entity's size."""
+        replaced = []
+        with self.lock:
+            twins = self._dataset(tenant).graph(TWIN_GRAPH)
+            for entity_id, before, after in changes:
+                if before is None or after is None or before.get("type") != after.get("type"):
+                    replaced.append((entity_id, after))
+                    continue
+                subject = URIRef(entity_id)
+                old_attrs, new_attrs = before.get("attrs", {}), after.get("attrs", {})
+                for name in {*old_attrs, *new_attrs}:
+                    old, new = old_attrs.get(name, ()), new_attrs.get(name, ())
+                    if old == new:
+                        continue
+                    gone = set(attribute_triples(subject, name, old))
+                    came = set(attribute_triples(subject, name, new))
+                    for triple in gone - came:
+                        twins.remove(triple)
+                    for triple in came - gone:
+                        twins.add(triple)
+        if replaced:
+            self.replace_entities(tenant, replaced)
 
     def reset_tenant(self, tenant: str) -> None:
         with self.lock:

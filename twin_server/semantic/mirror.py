@@ -16,6 +16,7 @@ from twin_server.store.base import DEFAULT_TENANT, Candidates, Store
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 2000
+Entity = Mapping[str, Any]
 
 
 class Mirror:
@@ -64,12 +65,16 @@ class Mirror:
         await self._advance()
 
     async def apply(self, events: list[ChangeEvent]) -> None:
-        by_tenant: dict[str, dict[str, Mapping[str, Any] | None]] = {}
+        # per entity: the state before its first event of the batch, and after its last
+        by_tenant: dict[str, dict[str, tuple[Entity | None, Entity | None]]] = {}
         for event in events:
             if _structural(event):
-                by_tenant.setdefault(event.tenant, {})[event.entity_id] = event.after
+                entities = by_tenant.setdefault(event.tenant, {})
+                first = entities.get(event.entity_id, (event.before, None))[0]
+                entities[event.entity_id] = (first, event.after)
         for tenant, entities in by_tenant.items():
-            await asyncio.to_thread(self.graph.replace_entities, tenant, list(entities.items()))
+            changes = [(i, before, after) for i, (before, after) in entities.items()]
+            await asyncio.to_thread(self.graph.update_entities, tenant, changes)
         self.applied += len(events)
         await self._advance()
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rdflib import RDF, Literal, URIRef
@@ -18,9 +18,16 @@ def entity_triples(entity: Mapping[str, Any]) -> Iterator[Triple]:
     for type_iri in entity.get("type", ()):
         yield subject, RDF.type, URIRef(type_iri)
     for name, instances in entity.get("attrs", {}).items():
-        predicate = URIRef(name)
-        for instance in instances:
-            yield from _instance(subject, predicate, instance)
+        yield from attribute_triples(subject, name, instances)
+
+
+def attribute_triples(
+    subject: URIRef, name: str, instances: Iterable[Mapping[str, Any]]
+) -> Iterator[Triple]:
+    """The triples of one attribute of ``subject`` (all its instances)."""
+    predicate = URIRef(name)
+    for instance in instances:
+        yield from _instance(subject, predicate, instance)
 
 
 def _instance(subject: URIRef, predicate: URIRef, instance: Mapping[str, Any]) -> Iterator[Triple]:

@@ -109,11 +109,13 @@ class DeliveryLine:
     async def deliver(self, batch: Sequence[Pending]) -> bool:
         """Send one notification for ``batch``, retrying with backoff; True when it arrived."""
         subscription = self.subscription
-        body, headers = notification(subscription, [(p.entity, p.changes) for p in batch])
+        at = now_iso()
+        items = [(p.entity, p.changes) for p in batch]
+        body, headers = notification(subscription, items, notified_at=at)
         stats = subscription.stats
         delivered = False
         for attempt in range(len(self.retries) + 1):
-            stats.last_notification = now_iso()
+            stats.last_notification = at if attempt == 0 else now_iso()
             try:
                 await self.senders.send(subscription.endpoint, body, headers)
             except DeliveryError as exc:

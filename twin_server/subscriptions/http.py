@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from twin_server.subscriptions.model import Endpoint
 from twin_server.subscriptions.senders import DeliveryError
 
-MAX_IDLE = 8  # kept-alive connections per receiver
+MAX_IDLE = 128  # kept-alive connections per receiver (one per notification in flight)
 MAX_RESPONSE = 1 << 20  # bytes of a receiver's answer we are prepared to read
 
 

@@ -47,7 +47,7 @@ class Notifier:
         bus: EventBus,
         senders: Senders,
         *,
-        flush_every: float = 0.5,
+        flush_every: float = 2.0,
         retain_changes: int = 1_000_000,
     ) -> None:
         self.store = store

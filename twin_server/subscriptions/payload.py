@@ -3,6 +3,7 @@ asked, with the @context rules of the spec (Link header for JSON, in the body fo
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,6 +19,10 @@ from twin_server.subscriptions.model import Subscription
 
 CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
 SYSTEM = frozenset({"id", "type", "scope"})
+# Notification ids: unique per process start and counted within it (uuid4 per notification
+# costs a system call for randomness each time).
+_PROCESS = uuid.uuid4()
+_sequence = itertools.count(1)
 
 
 def view_of(subscription: Subscription) -> View:
@@ -34,6 +39,8 @@ def view_of(subscription: Subscription) -> View:
 def notification(
     subscription: Subscription,
     items: Sequence[tuple[Mapping[str, Any], Sequence[AttributeChange]]],
+    *,
+    notified_at: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     """(body, headers) of one notification carrying ``items`` (entity, its changes)."""
     view = view_of(subscription)
@@ -44,10 +51,10 @@ def notification(
             _previous_values(rendered, changes, subscription)
         data.append(rendered)
     body: dict[str, Any] = {
-        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+        "id": f"urn:ngsi-ld:Notification:{_PROCESS}-{next(_sequence)}",
         "type": "Notification",
         "subscriptionId": subscription.id,
-        "notifiedAt": now_iso(),
+        "notifiedAt": notified_at or now_iso(),
         "data": data,
     }
     headers = {"Content-Type": subscription.endpoint.accept}
