@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from twin_server.core import operations
 from twin_server.core.types import Entity
 from twin_server.errors import AlreadyExists, NotFound
-from twin_server.store import Candidates, Store, open_store
+from twin_server.store import Candidates, Store
 from twin_server.store.base import Applied, ModelRecord
 
 pytestmark = pytest.mark.anyio
@@ -26,19 +23,6 @@ def entity(n: int, *types: str, **attrs: object) -> Entity:
         "type": [T + t for t in (types or ("Pump",))],
         "attrs": {T + k: [{"type": "Property", "value": v}] for k, v in attrs.items()},
     }
-
-
-@pytest.fixture(params=["memory", "sqlite", "neo4j"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "neo4j":
-        if not os.environ.get("NEO4J_URI"):
-            pytest.skip("Neo4j store: NEO4J_URI is not set (Neo4j cannot be installed here)")
-        pytest.skip("Neo4j store: not implemented yet (scale-out issue)")
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/t.db"
-    s = open_store(url)
-    await s.open()
-    yield s
-    await s.close()
 
 
 async def collect(store: Store, tenant: str, candidates: Candidates) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from twin_server.core.operations import Operation, Outcome
 from twin_server.core.types import Entity
+from twin_server.temporal.model import AggregateQuery, Bucket, HistoryRow, Series, SeriesQuery
 
 DEFAULT_TENANT = ""
 """The tenant of requests without an NGSILD-Tenant header; it always exists."""
@@ -169,3 +170,53 @@ class Store(Protocol):
         ...
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool: ...
+
+    # -- entity history (the temporal API; see twin_server/temporal/model.py) ----------------
+    # ``apply`` records the history of every committed change in the same transaction.
+
+    async def history_entities(
+        self, tenant: str, ids: frozenset[str] | None = None
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """(id, types) of the entities with history, by id (``ids``: only these)."""
+        ...
+
+    async def history_series(self, tenant: str, entity_id: str, query: SeriesQuery) -> list[Series]:
+        """The entity's series that ``query`` asks for, each oldest first (empty ones left out)."""
+        ...
+
+    async def history_aggregate(
+        self, tenant: str, entity_id: str, attr: str, query: AggregateQuery
+    ) -> list[Bucket]:
+        """The attribute's instances in ``query.time``, aggregated per period."""
+        ...
+
+    async def history_add(
+        self, tenant: str, entity_id: str, types: Sequence[str], rows: Sequence[HistoryRow]
+    ) -> None:
+        """Add history instances directly (the temporal API's writes), durably."""
+
+    async def history_delete(
+        self,
+        tenant: str,
+        entity_id: str,
+        *,
+        attr: str | None = None,
+        dataset: str | None = None,
+        instance: int | None = None,
+    ) -> int:
+        """Delete history: the whole entity's, one attribute's (of one dataset: ``dataset``,
+        "" the default instance; None every one), or one instance. How many were deleted."""
+        ...
+
+    async def history_modify(
+        self, tenant: str, entity_id: str, attr: str, instance: int, row: HistoryRow
+    ) -> bool:
+        """Replace one history instance, keeping its id and createdAt; False if unknown."""
+        ...
+
+    async def history_prune(
+        self, tenant: str, *, older_than: int | None = None, keep_last: int | None = None
+    ) -> int:
+        """Retention: delete instances observed before ``older_than`` (µs since the epoch)
+        and all but the ``keep_last`` newest of each series. How many were deleted."""
+        ...

@@ -22,12 +22,14 @@ from twin_server.store.base import (
     ModelRecord,
     change_summary,
 )
+from twin_server.store.memory_history import MemoryHistory
 
 _CHUNK = 500
 
 
-class MemoryStore:
+class MemoryStore(MemoryHistory):
     def __init__(self, url: str = "memory://") -> None:
+        super().__init__()
         self.url = url
         self._entities: dict[str, dict[str, Entity]] = {DEFAULT_TENANT: {}}
         self._contexts: dict[str, tuple[str, Any, str]] = {}
@@ -71,6 +73,7 @@ class MemoryStore:
                 else:
                     table[entity_id] = copy.deepcopy(after)
                 seq = self._log(tenant, entity_id, before, after, now)
+                self._record_history(tenant, before, after, now)
             results.append(Applied(before, after, outcome, now, seq))
         return results
 

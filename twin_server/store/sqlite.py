@@ -39,6 +39,8 @@ from twin_server.store.base import (
 )
 from twin_server.store.entity_cache import EntityCache, Key, Row
 from twin_server.store.indexing import index_terms
+from twin_server.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
+from twin_server.store.sqlite_history import SqliteHistory
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,7 @@ class _Job:
         self.results = [error for _ in self.operations]
 
 
-class SqliteStore:
+class SqliteStore(SqliteHistory):
     def __init__(self, url: str, *, synchronous: str = "FULL", cache_size: int = 20_000) -> None:
         self.url = url
         self.path = Path(url.removeprefix("sqlite:///"))
@@ -108,6 +110,7 @@ class SqliteStore:
         self._writer: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
         self._tenants: set[str] = {DEFAULT_TENANT}
+        self._series_ids: dict[tuple[str, str, str], int] = {}
         self.commits = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -119,7 +122,7 @@ class SqliteStore:
         # updated again and again are then copied back to the database once per checkpoint
         # instead of many times (measured: PATCH throughput +30%, lower p99).
         writer.execute("PRAGMA wal_autocheckpoint=16384")
-        writer.executescript(_SCHEMA)
+        writer.executescript(_SCHEMA + HISTORY_SCHEMA)
         self._tenants.update(r[0] for r in writer.execute("SELECT name FROM tenants"))
         self._reader = self._connect()
         self._writer = threading.Thread(
@@ -247,6 +250,7 @@ class SqliteStore:
                 log.exception("the writer failed a group; its writes are refused")
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                self._forget_series()
                 for job in jobs:
                     job.fail(StoreUnavailable("the store failed to write; see the server log"))
                 self._answer(jobs)
@@ -267,6 +271,7 @@ class SqliteStore:
             log.exception("commit failed; %d writes are refused", len(jobs))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            self._forget_series()
             for job in jobs:
                 job.fail(StoreUnavailable(f"the store could not commit: {exc}"))
         if any(job.failure is not None for job in jobs):
@@ -294,6 +299,7 @@ class SqliteStore:
         except Exception as exc:  # sqlite3.Error, or a bug: this job is rolled back alone
             log.exception("a write failed and was rolled back")
             conn.execute("ROLLBACK TO job")
+            self._forget_series()
             job.fail(StoreUnavailable(f"the store could not write: {exc}"))
         else:
             written.update(mine)
@@ -334,6 +340,7 @@ class SqliteStore:
             eid = self._write(conn, tenant, eid, before, after, doc)
             mine[key] = (eid, after) if after is not None else None
             seq = self._log(conn, tenant, entity_id, before, after, now)
+            self._record_history(conn, tenant, before, after, now)
         return Applied(before, after, outcome, now, seq)
 
     @staticmethod

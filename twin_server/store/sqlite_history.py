@@ -1,0 +1,324 @@
+"""Entity history in the embedded SQLite store: written in the same transaction as the change
+it records, so history is exactly as durable as the entity itself.
+
+A series is one (tenant, entity, attribute); its instances are indexed by (series, time), so
+``lastN`` reads only what it returns and an aggregation reads only its range, whatever else
+is stored. Aggregations run in SQL over a numeric column.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from twin_server.core.types import Entity
+from twin_server.temporal.aggregate import Sums, bucket
+from twin_server.temporal.model import (
+    AggregateQuery,
+    Bucket,
+    HistoryRow,
+    Series,
+    SeriesQuery,
+    TimeFilter,
+    instance_id,
+    rows_for_change,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS history_entities (
+    tenant TEXT NOT NULL, id TEXT NOT NULL, types BLOB NOT NULL, PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history_series (
+    series INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, attr TEXT NOT NULL,
+    UNIQUE (tenant, id, attr)
+);
+CREATE TABLE IF NOT EXISTS history (
+    iid INTEGER PRIMARY KEY, series INTEGER NOT NULL, ts INTEGER NOT NULL,
+    created INTEGER NOT NULL, modified INTEGER NOT NULL, deleted INTEGER,
+    dataset TEXT NOT NULL, num REAL, doc BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_time ON history (series, ts);
+"""
+COLUMN = {
+    "observedAt": "ts",
+    "createdAt": "created",
+    "modifiedAt": "modified",
+    "deletedAt": "deleted",
+}
+SeriesKey = tuple[str, str, str]
+
+
+class SqliteHistory:
+    """The history half of ``SqliteStore`` (a mixin: it uses the store's connections)."""
+
+    _series_ids: dict[SeriesKey, int]
+
+    if TYPE_CHECKING:  # provided by SqliteStore
+
+        @property
+        def _db(self) -> sqlite3.Connection: ...
+
+        async def _run_raw(self, work: Callable[[sqlite3.Connection], Any]) -> None: ...
+
+    # -- writing (in the writer thread) --------------------------------------------------------
+
+    def _record_history(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        before: Entity | None,
+        after: Entity | None,
+        at: str,
+    ) -> None:
+        if after is None:
+            return
+        if before is None or before["type"] != after["type"]:
+            self._history_entity(conn, tenant, after["id"], after["type"])
+        self._insert_rows(conn, tenant, rows_for_change(before, after, at))
+
+    @staticmethod
+    def _history_entity(
+        conn: sqlite3.Connection, tenant: str, entity_id: str, types: Sequence[str]
+    ) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO history_entities VALUES (?, ?, ?)",
+            (tenant, entity_id, orjson.dumps(list(types))),
+        )
+
+    def _insert_rows(
+        self, conn: sqlite3.Connection, tenant: str, rows: Sequence[HistoryRow]
+    ) -> None:
+        if not rows:
+            return
+        conn.executemany(
+            "INSERT INTO history (series, ts, created, modified, deleted, dataset, num, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    self._series(conn, (tenant, r.entity_id, r.attr)),
+                    r.observed,
+                    r.created,
+                    r.created,
+                    r.deleted,
+                    r.dataset,
+                    r.number,
+                    orjson.dumps(r.instance),
+                )
+                for r in rows
+            ],
+        )
+
+    def _series(self, conn: sqlite3.Connection, key: SeriesKey) -> int:
+        found = self._series_ids.get(key)
+        if found is None:
+            row = conn.execute(
+                "SELECT series FROM history_series WHERE tenant=? AND id=? AND attr=?", key
+            ).fetchone()
+            if row is None:
+                cursor = conn.execute(
+                    "INSERT INTO history_series (tenant, id, attr) VALUES (?, ?, ?)", key
+                )
+                assert cursor.lastrowid is not None
+                found = cursor.lastrowid
+            else:
+                found = row[0]
+            self._series_ids[key] = found
+        return found
+
+    def _forget_series(self) -> None:
+        """After a rollback: cached series ids may name rows that were never committed."""
+        self._series_ids.clear()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def history_entities(
+        self, tenant: str, ids: frozenset[str] | None = None
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        rows = self._db.execute(
+            "SELECT id, types FROM history_entities WHERE tenant=? ORDER BY id", (tenant,)
+        )
+        return [(r[0], tuple(orjson.loads(r[1]))) for r in rows if ids is None or r[0] in ids]
+
+    def _series_of(self, tenant: str, entity_id: str) -> list[tuple[int, str]]:
+        rows = self._db.execute(
+            "SELECT series, attr FROM history_series WHERE tenant=? AND id=? ORDER BY attr",
+            (tenant, entity_id),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def history_series(self, tenant: str, entity_id: str, query: SeriesQuery) -> list[Series]:
+        found = []
+        for series, attr in self._series_of(tenant, entity_id):
+            if query.attrs is not None and attr not in query.attrs:
+                continue
+            instances, truncated = self._instances(series, query)
+            if instances:
+                found.append(Series(attr, instances, truncated))
+        return found
+
+    def _instances(self, series: int, query: SeriesQuery) -> tuple[list[dict[str, Any]], bool]:
+        where, params = _time_condition(series, query.time)
+        column = COLUMN[query.time.prop]
+        wanted = query.limit if query.last_n is None else min(query.last_n, query.limit)
+        order = "DESC" if query.last_n is not None else "ASC"
+        rows = self._db.execute(
+            f"SELECT iid, doc FROM history WHERE {where} ORDER BY {column} {order}, iid {order} "
+            "LIMIT ?",
+            (*params, wanted + 1),
+        ).fetchall()
+        truncated = len(rows) > wanted and (query.last_n is None or query.last_n > query.limit)
+        rows = rows[:wanted]
+        if query.last_n is not None:
+            rows.reverse()
+        return [
+            {**orjson.loads(doc), "instanceId": instance_id(iid)} for iid, doc in rows
+        ], truncated
+
+    async def history_aggregate(
+        self, tenant: str, entity_id: str, attr: str, query: AggregateQuery
+    ) -> list[Bucket]:
+        series = dict((a, s) for s, a in self._series_of(tenant, entity_id)).get(attr)
+        if series is None:
+            return []
+        where, params = _time_condition(series, query.time)
+        column = COLUMN[query.time.prop]
+        first, last = self._db.execute(
+            f"SELECT MIN({column}), MAX({column}) FROM history WHERE {where}", params
+        ).fetchone()
+        if first is None:
+            return []
+        start = query.start if query.start is not None else first
+        end = query.time.end if query.time.end is not None else last + 1
+        slot = f"({column} - ?) / ?" if query.period else "0"
+        slot_params = (start, query.period) if query.period else ()
+        distinct = (
+            "COUNT(DISTINCT coalesce(json_extract(doc, '$.value'), json_extract(doc, '$.object')))"
+            if "distinctCount" in query.methods
+            else "0"
+        )
+        rows = self._db.execute(
+            f"SELECT {slot} AS b, COUNT(*), COUNT(num), TOTAL(num), TOTAL(num * num), MIN(num), "
+            f"MAX(num), {distinct} FROM history WHERE {where} AND deleted IS NULL "
+            "GROUP BY b ORDER BY b",
+            (*slot_params, *params),
+        )
+        out = []
+        for index, count, numbers, total, squares, low, high, distinct_count in rows:
+            sums = Sums(count, numbers, total, squares, low, high, distinct_count=distinct_count)
+            out.append(bucket(index, start, query.period, end, sums, query.methods))
+        return out
+
+    # -- temporal API writes -------------------------------------------------------------------
+
+    async def history_add(
+        self, tenant: str, entity_id: str, types: Sequence[str], rows: Sequence[HistoryRow]
+    ) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            self._history_entity(conn, tenant, entity_id, types)
+            self._insert_rows(conn, tenant, rows)
+
+        await self._run_raw(work)
+
+    async def history_delete(
+        self,
+        tenant: str,
+        entity_id: str,
+        *,
+        attr: str | None = None,
+        dataset: str | None = None,
+        instance: int | None = None,
+    ) -> int:
+        series = [s for s, a in self._series_of(tenant, entity_id) if attr is None or a == attr]
+        counted: list[int] = []
+
+        def work(conn: sqlite3.Connection) -> None:
+            total = 0
+            for one in series:
+                sql = "DELETE FROM history WHERE series=?"
+                params: list[Any] = [one]
+                if instance is not None:
+                    sql, params = sql + " AND iid=?", [*params, instance]
+                elif dataset is not None:
+                    sql, params = sql + " AND dataset=?", [*params, dataset]
+                total += conn.execute(sql, params).rowcount
+            if attr is None and instance is None:
+                key = (tenant, entity_id)
+                conn.execute("DELETE FROM history_series WHERE tenant=? AND id=?", key)
+                conn.execute("DELETE FROM history_entities WHERE tenant=? AND id=?", key)
+                self._forget_series()
+            counted.append(total)
+
+        await self._run_raw(work)
+        return counted[0] if counted else 0
+
+    def history_entity_exists(self, tenant: str, entity_id: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM history_entities WHERE tenant=? AND id=?", (tenant, entity_id)
+        ).fetchone()
+        return row is not None
+
+    async def history_modify(
+        self, tenant: str, entity_id: str, attr: str, instance: int, row: HistoryRow
+    ) -> bool:
+        series = dict((a, s) for s, a in self._series_of(tenant, entity_id)).get(attr)
+        if series is None:
+            return False
+        found = self._db.execute(
+            "SELECT doc FROM history WHERE iid=? AND series=?", (instance, series)
+        ).fetchone()
+        if found is None:
+            return False
+        created_at = orjson.loads(found[0]).get("createdAt")
+        doc = {**row.instance, "createdAt": created_at}
+        await self._run_raw(
+            lambda conn: conn.execute(
+                "UPDATE history SET ts=?, modified=?, dataset=?, num=?, doc=? WHERE iid=?",
+                (row.observed, row.created, row.dataset, row.number, orjson.dumps(doc), instance),
+            )
+        )
+        return True
+
+    async def history_prune(
+        self, tenant: str, *, older_than: int | None = None, keep_last: int | None = None
+    ) -> int:
+        series = [
+            r[0]
+            for r in self._db.execute("SELECT series FROM history_series WHERE tenant=?", (tenant,))
+        ]
+        counted: list[int] = []
+
+        def work(conn: sqlite3.Connection) -> None:
+            total = 0
+            for one in series:
+                if older_than is not None:
+                    total += conn.execute(
+                        "DELETE FROM history WHERE series=? AND ts<?", (one, older_than)
+                    ).rowcount
+                if keep_last is not None:
+                    total += conn.execute(
+                        "DELETE FROM history WHERE iid IN (SELECT iid FROM history WHERE "
+                        "series=? ORDER BY ts DESC, iid DESC LIMIT -1 OFFSET ?)",
+                        (one, keep_last),
+                    ).rowcount
+            counted.append(total)
+
+        await self._run_raw(work)
+        return counted[0] if counted else 0
+
+
+def _time_condition(series: int, time: TimeFilter) -> tuple[str, tuple[Any, ...]]:
+    column = COLUMN[time.prop]
+    where: list[str] = ["series=?"]
+    params: list[Any] = [series]
+    if time.prop == "deletedAt":
+        where.append("deleted IS NOT NULL")
+    if time.start is not None:
+        where.append(f"{column}>=?")
+        params.append(time.start)
+    if time.end is not None:
+        where.append(f"{column}<?")
+        params.append(time.end)
+    return " AND ".join(where), tuple(params)

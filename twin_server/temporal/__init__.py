@@ -1,0 +1,1 @@
+"""Entity history: the records of the NGSI-LD temporal API, their aggregation and retention."""

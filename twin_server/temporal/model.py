@@ -1,0 +1,196 @@
+"""The vocabulary of entity history (the NGSI-LD temporal API, GS CIM 009 V1.9.1 clause 5.7).
+
+Every committed change of an attribute instance becomes one *history instance*: the instance as
+it was written (expanded form), stamped with ``createdAt`` / ``modifiedAt`` (when the history
+instance was recorded or last modified) and an ``instanceId``. A deleted attribute instance is
+recorded as an instance whose value is ``urn:ngsi-ld:null`` with a ``deletedAt``. Instances of
+one (tenant, entity, attribute) form a *series*, ordered by time: ``observedAt`` when the
+instance has one, else the commit time. Times are kept as integer microseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from twin_server.core.timeutil import parse_datetime
+from twin_server.core.types import VALUE_MEMBER, Instance
+
+TimeProperty = Literal["observedAt", "createdAt", "modifiedAt", "deletedAt"]
+TIME_PROPERTIES: tuple[TimeProperty, ...] = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
+NULL_URI = "urn:ngsi-ld:null"
+INSTANCE_PREFIX = "urn:ngsi-ld:Instance:"
+AGGREGATIONS = (
+    "totalCount",
+    "distinctCount",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "stddev",
+    "sumsq",
+)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(text: str) -> int:
+    """An ISO 8601 date-time as microseconds since the epoch (ValueError if it is not one)."""
+    return (parse_datetime(text) - EPOCH) // MICROSECOND
+
+
+def iso(us: int) -> str:
+    """Microseconds since the epoch as the server writes times (UTC, ``Z``)."""
+    moment = EPOCH + timedelta(microseconds=us)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def instance_id(iid: int) -> str:
+    return f"{INSTANCE_PREFIX}{iid}"
+
+
+def parse_instance_id(text: str) -> int | None:
+    """The number of one of our instance ids, or None when it is not one."""
+    if not text.startswith(INSTANCE_PREFIX):
+        return None
+    tail = text[len(INSTANCE_PREFIX) :]
+    return int(tail) if tail.isdigit() and len(tail) < 19 else None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One history instance, ready to store."""
+
+    entity_id: str
+    attr: str
+    instance: Instance
+    """Expanded, with createdAt / modifiedAt (and deletedAt) set; no instanceId yet."""
+    observed: int
+    created: int
+    deleted: int | None = None
+
+    @property
+    def number(self) -> float | None:
+        """The numeric value aggregations work on (None: not a number, or deleted)."""
+        if self.deleted is not None or self.instance.get("type") != "Property":
+            return None
+        value = self.instance.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value)
+
+    @property
+    def dataset(self) -> str:
+        return str(self.instance.get("datasetId", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class TimeFilter:
+    """A temporal query's time condition (``timerel`` / ``timeAt`` / ``endTimeAt``) on one
+    time property; bounds are microseconds, ``start`` inclusive and ``end`` exclusive."""
+
+    prop: TimeProperty = "observedAt"
+    start: int | None = None
+    end: int | None = None
+
+    def admits(self, us: int | None) -> bool:
+        if us is None:
+            return False
+        return (self.start is None or us >= self.start) and (self.end is None or us < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuery:
+    """What to read of each series of one entity."""
+
+    attrs: frozenset[str] | None = None
+    """Expanded attribute names (None: every attribute)."""
+    time: TimeFilter = TimeFilter()
+    last_n: int | None = None
+    """Only the last N instances (in time) of each series."""
+    limit: int = 10_000
+    """At most this many instances per series; more is reported as truncated."""
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """The instances read of one attribute, oldest first."""
+
+    attr: str
+    instances: list[Instance]
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateQuery:
+    """Aggregated values of one series: ``methods`` over each ``period`` from ``start``
+    (None: from its first instance in ``time``); a period of None is the whole range."""
+
+    methods: tuple[str, ...]
+    time: TimeFilter = TimeFilter()
+    start: int | None = None
+    period: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Aggregated values of one period of a series."""
+
+    start: int
+    end: int
+    values: dict[str, Any]
+
+
+def rows_for_change(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, at: str
+) -> list[HistoryRow]:
+    """The history instances a committed change adds: every attribute instance that is new or
+    changed, and a deletion marker for every instance that is gone (while the entity stays)."""
+    if after is None:
+        return []
+    created = micros(at)
+    old_attrs = before["attrs"] if before is not None else {}
+    rows = []
+    for name, instances in after["attrs"].items():
+        old = {i.get("datasetId"): i for i in old_attrs.get(name, ())}
+        for inst in instances:
+            previous = old.pop(inst.get("datasetId"), None)
+            if previous is None or _differs(previous, inst):
+                rows.append(_row(after["id"], name, inst, at, created))
+        rows.extend(_deleted(after["id"], name, gone, at, created) for gone in old.values())
+    for name, instances in old_attrs.items():
+        if name not in after["attrs"]:
+            rows.extend(_deleted(after["id"], name, gone, at, created) for gone in instances)
+    return rows
+
+
+def history_row(entity_id: str, attr: str, instance: Instance, at: str) -> HistoryRow:
+    """A history instance given directly (temporal API writes)."""
+    return _row(entity_id, attr, instance, at, micros(at))
+
+
+def _differs(old: Instance, new: Instance) -> bool:
+    """Whether an instance changed in anything but its system times."""
+    return {k: v for k, v in old.items() if k not in ("createdAt", "modifiedAt")} != {
+        k: v for k, v in new.items() if k not in ("createdAt", "modifiedAt")
+    }
+
+
+def _row(entity_id: str, attr: str, inst: Instance, at: str, created: int) -> HistoryRow:
+    stamped = {k: v for k, v in inst.items() if k not in ("createdAt", "modifiedAt")}
+    stamped["createdAt"] = at
+    stamped["modifiedAt"] = at
+    observed = inst.get("observedAt")
+    return HistoryRow(entity_id, attr, stamped, micros(observed) if observed else created, created)
+
+
+def _deleted(entity_id: str, attr: str, gone: Instance, at: str, created: int) -> HistoryRow:
+    kind = gone.get("type", "Property")
+    marker: Instance = {"type": kind, VALUE_MEMBER.get(kind, "value"): NULL_URI}
+    if "datasetId" in gone:
+        marker["datasetId"] = gone["datasetId"]
+    marker.update(createdAt=at, modifiedAt=at, deletedAt=at)
+    return HistoryRow(entity_id, attr, marker, created, created, deleted=created)
