@@ -45,6 +45,8 @@ from twin_server.subscriptions.mqtt import MqttSender
 from twin_server.subscriptions.notifier import Notifier
 from twin_server.subscriptions.senders import Senders
 from twin_server.subscriptions.service import SubscriptionService
+from twin_server.temporal.retention import Retention
+from twin_server.temporal.service import TemporalService
 
 log = logging.getLogger(__name__)
 NGSI_LD_PREFIX = NGSI_LD_BASE + "/"
@@ -119,8 +121,11 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         subscriptions = SubscriptionService(store, notifier, resolver)
         await subscriptions.start()
         app.state.notifier = notifier
+        temporal = TemporalService(store)
+        retention = Retention(store, settings)
+        retention_task = asyncio.create_task(retention.run(), name="history-retention")
         app.state.services = Services(
-            settings, graph, resolver, renders, models, semantic, subscriptions
+            settings, graph, resolver, renders, models, semantic, subscriptions, temporal
         )
         log.info("twin server ready: store %s", store.url)
         try:
@@ -129,9 +134,10 @@ def create_app(settings: Settings | None = None) -> TwinApp:
             await subscriptions.stop()
             await sender.aclose()
             await mqtt.aclose()
-            mirror_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await mirror_task
+            for task in (mirror_task, retention_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await resolver.aclose()
             await bus.aclose()
             await store.close()

@@ -8,10 +8,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class Retention(BaseModel):
+    """How long a tenant keeps entity history: by age, by count per attribute, or both."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
+
+    max_age: str | None = Field(None, alias="maxAge", description="ISO 8601 duration, e.g. P30D")
+    max_instances: int | None = Field(None, alias="maxInstances", gt=0)
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            from twin_server.temporal.duration import duration_us
+
+            try:
+                if duration_us(value, "maxAge") <= 0:
+                    raise ValueError("maxAge must be longer than zero")
+            except Exception as exc:
+                raise ValueError(str(exc)) from exc
+        return value
 
 
 class Settings(BaseSettings):
@@ -72,6 +94,26 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest model upload (/models) in bytes; a zip may expand to 10 times this.",
     )
+
+    temporal_max_instances: int = Field(
+        10_000,
+        gt=0,
+        description="Most instances of one attribute in one temporal answer (more: 206 with "
+        "Content-Range).",
+    )
+    temporal_retention: dict[str, Retention] = Field(
+        default_factory=dict,
+        description='History retention per tenant, as JSON: {"*": {"maxAge": "P30D"}, '
+        '"east": {"maxInstances": 1000}} ("*": every tenant without its own; "": the default '
+        "tenant). Empty: history is kept for ever.",
+    )
+    temporal_retention_interval: float = Field(
+        300.0, gt=0, description="Seconds between two runs of history retention."
+    )
+
+    def retention_for(self, tenant: str) -> Retention | None:
+        """The retention policy of ``tenant`` (its own, else the "*" one), or None."""
+        return self.temporal_retention.get(tenant) or self.temporal_retention.get("*")
 
     @field_validator("store_url")
     @classmethod

@@ -103,7 +103,7 @@ async def batch_query(request: Request) -> Response:
     body = nreq.body
     if not isinstance(body, dict) or body.get("type") != "Query":
         raise BadRequestData('the body must be a Query object ({"type": "Query", ...})')
-    params = _query_params(body)
+    params = query_params(body)
     s = services(request)
     query = p.entity_query(params, nreq.terms)
     view = p.view({**params, **nreq.params}, nreq.terms)
@@ -115,7 +115,7 @@ async def batch_query(request: Request) -> Response:
     )
 
 
-def _query_params(body: dict[str, Any]) -> dict[str, str]:
+def query_params(body: dict[str, Any]) -> dict[str, str]:
     """A Query object (clause 5.2.23) in the shape of GET /entities parameters."""
     unknown = set(body) - {
         "type",

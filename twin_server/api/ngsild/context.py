@@ -13,6 +13,7 @@ from twin_server.jsonld.resolver import ContextResolver
 from twin_server.modeling.repository import ModelRepository
 from twin_server.semantic.graph import SemanticGraph
 from twin_server.subscriptions.service import SubscriptionService
+from twin_server.temporal.service import TemporalService
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class Services:
     models: ModelRepository
     semantic: SemanticGraph
     subscriptions: SubscriptionService
+    temporal: TemporalService
 
 
 def services(request: Request) -> Services:

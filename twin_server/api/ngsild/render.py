@@ -58,7 +58,7 @@ def render_entity(entity: Entity, view: View) -> dict[str, Any]:
             instances = [i for i in instances if i.get("datasetId", "@none") in datasets]
             if not instances:
                 continue
-        rendered = [_instance(i, view) for i in instances]
+        rendered = [render_instance(i, view) for i in instances]
         out[terms.compact(name)] = rendered[0] if len(rendered) == 1 else rendered
     return out
 
@@ -69,7 +69,8 @@ def _shown(name: str, view: View) -> bool:
     return view.pick is None or name in view.pick
 
 
-def _instance(inst: Instance, view: View) -> Any:
+def render_instance(inst: Instance, view: View) -> Any:
+    """One attribute instance as the view shows it."""
     if view.format == "keyValues":
         return _key_value(inst, view)
     kind = inst["type"]
@@ -93,7 +94,7 @@ def _instance(inst: Instance, view: View) -> Any:
             if key in inst:
                 out[key] = inst[key]
     for name, subs in inst.get("sub", {}).items():
-        rendered = [_instance(s, view) for s in subs]
+        rendered = [render_instance(s, view) for s in subs]
         out[view.terms.compact(name)] = rendered[0] if len(rendered) == 1 else rendered
     if view.format == "concise":
         return _concise(out)

@@ -23,6 +23,7 @@ from twin_server.api.ngsild import (
     discovery,
     entities,
     subscriptions,
+    temporal,
 )
 from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
 from twin_server.errors import NotFound
@@ -61,6 +62,24 @@ TABLE: dict[tuple[str, str], tuple[Endpoint, tuple[str, ...]]] = {
     ("subscriptions/*", "GET"): (subscriptions.retrieve_subscription, ("id",)),
     ("subscriptions/*", "PATCH"): (subscriptions.update_subscription, ("id",)),
     ("subscriptions/*", "DELETE"): (subscriptions.delete_subscription, ("id",)),
+    ("temporal/entities", "GET"): (temporal.query_temporal, ()),
+    ("temporal/entities", "POST"): (temporal.create_temporal, ()),
+    ("temporal/entities/*", "GET"): (temporal.retrieve_temporal, ("id",)),
+    ("temporal/entities/*", "DELETE"): (temporal.delete_temporal, ("id",)),
+    ("temporal/entities/*/attrs", "POST"): (temporal.add_temporal_attributes, ("id",)),
+    ("temporal/entities/*/attrs/*", "DELETE"): (
+        temporal.delete_temporal_attribute,
+        ("id", "attrId"),
+    ),
+    ("temporal/entities/*/attrs/*/*", "PATCH"): (
+        temporal.modify_temporal_instance,
+        ("id", "attrId", "instanceId"),
+    ),
+    ("temporal/entities/*/attrs/*/*", "DELETE"): (
+        temporal.delete_temporal_instance,
+        ("id", "attrId", "instanceId"),
+    ),
+    ("temporal/entityOperations/query", "POST"): (temporal.query_temporal_post, ()),
     ("jsonldContexts", "POST"): (contexts.create_context, ()),
     ("jsonldContexts", "GET"): (contexts.list_contexts, ()),
     ("jsonldContexts/*", "GET"): (contexts.retrieve_context, ("contextId",)),
@@ -85,6 +104,12 @@ def shape_of(segments: list[str]) -> tuple[str, list[str]]:
     if not segments:
         return "", []
     head, rest = segments[0], segments[1:]
+    if head == "temporal" and rest:
+        # temporal/entities/{id}[/attrs[/{attrId}[/{instanceId}]]], temporal/entityOperations/…
+        inner, values = shape_of(rest)
+        if inner.startswith("entities/") and inner.endswith("/?") and len(rest) == 5:
+            inner, values = inner.removesuffix("/?") + "/*", [*values, rest[4]]
+        return f"temporal/{inner}", values
     if head == "entities" and rest:
         # entities/{id}[/attrs[/{attrId}]]
         shape, values = ["entities", "*"], [rest[0]]
