@@ -1,4 +1,4 @@
-"""An acknowledged write survives kill -9 of the server."""
+"""An acknowledged write, and its history, survive kill -9 of the server."""
 
 from __future__ import annotations
 
@@ -46,6 +46,12 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
                 )
                 assert r.status_code == 200, entity_id
                 assert r.json()["speed"] == updated[entity_id]
+                history = httpx.get(
+                    f"{again.url}{NGSI}/temporal/entities/{entity_id}",
+                    params={"attrs": "speed", "format": "temporalValues"},
+                )
+                values = [v for v, _ in history.json()["speed"]["values"]]
+                assert values == [1450, updated[entity_id]], entity_id  # its history too
         finally:
             again.stop()
     finally:

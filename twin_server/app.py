@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         temporal = TemporalService(store)
         retention = Retention(store, settings)
         retention_task = asyncio.create_task(retention.run(), name="history-retention")
+        app.state.retention = retention
         app.state.services = Services(
             settings, graph, resolver, renders, models, semantic, subscriptions, temporal
         )

@@ -18,6 +18,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,8 @@ class SqliteStore(SqliteHistory):
         self._reader: sqlite3.Connection | None = None
         self._tenants: set[str] = {DEFAULT_TENANT}
         self._series_ids: dict[tuple[str, str, str], int] = {}
+        self._history_executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-history")
+        self._history_db: sqlite3.Connection | None = None
         self.commits = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -125,6 +128,8 @@ class SqliteStore(SqliteHistory):
         writer.executescript(_SCHEMA + HISTORY_SCHEMA)
         self._tenants.update(r[0] for r in writer.execute("SELECT name FROM tenants"))
         self._reader = self._connect()
+        self._history_db = self._connect()
+        self._history_executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-history")
         self._writer = threading.Thread(
             target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True
         )
@@ -138,6 +143,10 @@ class SqliteStore(SqliteHistory):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._history_db is not None:
+            db, self._history_db = self._history_db, None
+            await asyncio.get_running_loop().run_in_executor(self._history_executor, db.close)
+            self._history_executor.shutdown()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

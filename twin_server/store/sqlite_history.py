@@ -8,13 +8,16 @@ is stored. Aggregations run in SQL over a numeric column.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
 from twin_server.core.types import Entity
+from twin_server.errors import StoreUnavailable
 from twin_server.temporal.aggregate import Sums, bucket
 from twin_server.temporal.model import (
     AggregateQuery,
@@ -49,12 +52,15 @@ COLUMN = {
     "deletedAt": "deleted",
 }
 SeriesKey = tuple[str, str, str]
+T = TypeVar("T")
 
 
 class SqliteHistory:
     """The history half of ``SqliteStore`` (a mixin: it uses the store's connections)."""
 
     _series_ids: dict[SeriesKey, int]
+    _history_executor: ThreadPoolExecutor
+    _history_db: sqlite3.Connection | None
 
     if TYPE_CHECKING:  # provided by SqliteStore
 
@@ -142,74 +148,44 @@ class SqliteHistory:
         )
         return [(r[0], tuple(orjson.loads(r[1]))) for r in rows if ids is None or r[0] in ids]
 
-    def _series_of(self, tenant: str, entity_id: str) -> list[tuple[int, str]]:
-        rows = self._db.execute(
+    def _series_of(
+        self, tenant: str, entity_id: str, db: sqlite3.Connection | None = None
+    ) -> list[tuple[int, str]]:
+        rows = (db or self._db).execute(
             "SELECT series, attr FROM history_series WHERE tenant=? AND id=? ORDER BY attr",
             (tenant, entity_id),
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def history_series(self, tenant: str, entity_id: str, query: SeriesQuery) -> list[Series]:
-        found = []
-        for series, attr in self._series_of(tenant, entity_id):
-            if query.attrs is not None and attr not in query.attrs:
-                continue
-            instances, truncated = self._instances(series, query)
-            if instances:
-                found.append(Series(attr, instances, truncated))
-        return found
+    async def _history_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a history read on the history reader's own thread and connection: a long one
+        (an aggregation over a day of seconds) never holds up the event loop."""
+        if self._history_db is None:
+            raise StoreUnavailable("the store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._history_executor, work, self._history_db)
 
-    def _instances(self, series: int, query: SeriesQuery) -> tuple[list[dict[str, Any]], bool]:
-        where, params = _time_condition(series, query.time)
-        column = COLUMN[query.time.prop]
-        wanted = query.limit if query.last_n is None else min(query.last_n, query.limit)
-        order = "DESC" if query.last_n is not None else "ASC"
-        rows = self._db.execute(
-            f"SELECT iid, doc FROM history WHERE {where} ORDER BY {column} {order}, iid {order} "
-            "LIMIT ?",
-            (*params, wanted + 1),
-        ).fetchall()
-        truncated = len(rows) > wanted and (query.last_n is None or query.last_n > query.limit)
-        rows = rows[:wanted]
-        if query.last_n is not None:
-            rows.reverse()
-        return [
-            {**orjson.loads(doc), "instanceId": instance_id(iid)} for iid, doc in rows
-        ], truncated
+    async def history_series(self, tenant: str, entity_id: str, query: SeriesQuery) -> list[Series]:
+        def work(db: sqlite3.Connection) -> list[Series]:
+            found = []
+            for series, attr in self._series_of(tenant, entity_id, db):
+                if query.attrs is not None and attr not in query.attrs:
+                    continue
+                instances, truncated = _instances(db, series, query)
+                if instances:
+                    found.append(Series(attr, instances, truncated))
+            return found
+
+        return await self._history_read(work)
 
     async def history_aggregate(
         self, tenant: str, entity_id: str, attr: str, query: AggregateQuery
     ) -> list[Bucket]:
-        series = dict((a, s) for s, a in self._series_of(tenant, entity_id)).get(attr)
-        if series is None:
-            return []
-        where, params = _time_condition(series, query.time)
-        column = COLUMN[query.time.prop]
-        first, last = self._db.execute(
-            f"SELECT MIN({column}), MAX({column}) FROM history WHERE {where}", params
-        ).fetchone()
-        if first is None:
-            return []
-        start = query.start if query.start is not None else first
-        end = query.time.end if query.time.end is not None else last + 1
-        slot = f"({column} - ?) / ?" if query.period else "0"
-        slot_params = (start, query.period) if query.period else ()
-        distinct = (
-            "COUNT(DISTINCT coalesce(json_extract(doc, '$.value'), json_extract(doc, '$.object')))"
-            if "distinctCount" in query.methods
-            else "0"
-        )
-        rows = self._db.execute(
-            f"SELECT {slot} AS b, COUNT(*), COUNT(num), TOTAL(num), TOTAL(num * num), MIN(num), "
-            f"MAX(num), {distinct} FROM history WHERE {where} AND deleted IS NULL "
-            "GROUP BY b ORDER BY b",
-            (*slot_params, *params),
-        )
-        out = []
-        for index, count, numbers, total, squares, low, high, distinct_count in rows:
-            sums = Sums(count, numbers, total, squares, low, high, distinct_count=distinct_count)
-            out.append(bucket(index, start, query.period, end, sums, query.methods))
-        return out
+        def work(db: sqlite3.Connection) -> list[Bucket]:
+            series = dict((a, s) for s, a in self._series_of(tenant, entity_id, db)).get(attr)
+            return [] if series is None else _aggregate(db, series, query)
+
+        return await self._history_read(work)
 
     # -- temporal API writes -------------------------------------------------------------------
 
@@ -307,6 +283,58 @@ class SqliteHistory:
 
         await self._run_raw(work)
         return counted[0] if counted else 0
+
+
+def _instances(
+    db: sqlite3.Connection, series: int, query: SeriesQuery
+) -> tuple[list[dict[str, Any]], bool]:
+    where, params = _time_condition(series, query.time)
+    column = COLUMN[query.time.prop]
+    wanted = query.limit if query.last_n is None else min(query.last_n, query.limit)
+    order = "DESC" if query.last_n is not None else "ASC"
+    rows = db.execute(
+        f"SELECT iid, doc FROM history WHERE {where} ORDER BY {column} {order}, iid {order} "
+        "LIMIT ?",
+        (*params, wanted + 1),
+    ).fetchall()
+    truncated = len(rows) > wanted and (query.last_n is None or query.last_n > query.limit)
+    rows = rows[:wanted]
+    if query.last_n is not None:
+        rows.reverse()
+    shown = [{**orjson.loads(doc), "instanceId": instance_id(iid)} for iid, doc in rows]
+    return shown, truncated
+
+
+def _aggregate(db: sqlite3.Connection, series: int, query: AggregateQuery) -> list[Bucket]:
+    where, params = _time_condition(series, query.time)
+    column = COLUMN[query.time.prop]
+    start, end = query.start, query.time.end
+    if start is None or end is None:  # the range of the instances themselves
+        first, last = db.execute(
+            f"SELECT MIN({column}), MAX({column}) FROM history WHERE {where}", params
+        ).fetchone()
+        if first is None:
+            return []
+        start = first if start is None else start
+        end = last + 1 if end is None else end
+    slot = f"({column} - ?) / ?" if query.period else "0"
+    slot_params = (start, query.period) if query.period else ()
+    distinct = (
+        "COUNT(DISTINCT coalesce(json_extract(doc, '$.value'), json_extract(doc, '$.object')))"
+        if "distinctCount" in query.methods
+        else "0"
+    )
+    rows = db.execute(
+        f"SELECT {slot} AS b, COUNT(*), COUNT(num), TOTAL(num), TOTAL(num * num), MIN(num), "
+        f"MAX(num), {distinct} FROM history WHERE {where} AND deleted IS NULL "
+        "GROUP BY b ORDER BY b",
+        (*slot_params, *params),
+    )
+    out = []
+    for index, count, numbers, total, squares, low, high, distinct_count in rows:
+        sums = Sums(count, numbers, total, squares, low, high, distinct_count=distinct_count)
+        out.append(bucket(index, start, query.period, end, sums, query.methods))
+    return out
 
 
 def _time_condition(series: int, time: TimeFilter) -> tuple[str, tuple[Any, ...]]:

@@ -64,6 +64,12 @@ json_values = st.recursive(
                     "entities",
                     "q",
                     "attrs",
+                    "temporalQ",
+                    "timerel",
+                    "timeAt",
+                    "notification",
+                    "endpoint",
+                    "uri",
                 ]
             )
             | st.text(max_size=8),
@@ -93,6 +99,15 @@ paths = st.sampled_from(
         "/jsonldContexts",
         "/jsonldContexts/nope",
         "/entities/urn:x/attrs/%ZZ",
+        "/temporal/entities",
+        "/temporal/entities/urn:ngsi-ld:Pump:1",
+        "/temporal/entities/urn:ngsi-ld:Pump:1/attrs",
+        "/temporal/entities/urn:ngsi-ld:Pump:1/attrs/speed",
+        "/temporal/entities/urn:ngsi-ld:Pump:1/attrs/speed/urn:ngsi-ld:Instance:1",
+        "/temporal/entities/urn:ngsi-ld:Pump:1/attrs/speed/urn:ngsi-ld:Instance:99999999999999999999",
+        "/temporal/entityOperations/query",
+        "/subscriptions",
+        "/subscriptions/urn:ngsi-ld:Subscription:x",
     ]
 )
 param_names = st.sampled_from(
@@ -117,6 +132,13 @@ param_names = st.sampled_from(
         "datasetId",
         "deleteAll",
         "details",
+        "timerel",
+        "timeAt",
+        "endTimeAt",
+        "timeproperty",
+        "lastN",
+        "aggrMethods",
+        "aggrPeriodDuration",
         "junk",
     ]
 )
@@ -135,6 +157,15 @@ param_values = st.text(max_size=25) | st.sampled_from(
         "/a/#",
         'speed[x]=="y"',
         "concise",
+        "between",
+        "2026-01-01T00:00:00Z",
+        "9999-99-99T00:00:00Z",
+        "temporalValues",
+        "aggregatedValues",
+        "avg,sum,distinctCount",
+        "PT1H",
+        "P0D",
+        "P99999999999Y",
     ]
 )
 content_types = st.sampled_from(
