@@ -35,6 +35,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="updates per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="updates without observedAt (static properties: mirrored into the semantic graph)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Server(None, tmp) as server:
         return asyncio.run(run(server, args))
@@ -67,12 +72,14 @@ async def run(server: Server, args: argparse.Namespace) -> int:
         rss_after = server.rss_mb()
 
     def request(i: int) -> bytes:
-        body = orjson.dumps(
-            {
-                "speed": {"type": "Property", "value": i},
-                "sentAt": {"type": "Property", "value": time.time()},
-            }
-        )
+        now = time.time()
+        speed: dict[str, object] = {"type": "Property", "value": i}
+        sent: dict[str, object] = {"type": "Property", "value": now}
+        if not args.static:  # a device's measurement carries its time
+            speed["observedAt"] = sent["observedAt"] = time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)
+            )
+        body = orjson.dumps({"speed": speed, "sentAt": sent})
         path = f"{NGSI}/entities/{pump(i % n)}/attrs"
         return http_request("PATCH", path, body, {"Content-Type": "application/json"})
 
@@ -91,9 +98,10 @@ async def run(server: Server, args: argparse.Namespace) -> int:
     notified = receiver.entities - entities_before
     p50, p99 = percentiles(receiver.latencies_ms)
     listener.close()
+    kind = "static properties, no observedAt" if args.static else "measurements with observedAt"
     print(
         f"{n} subscriptions on type Pump (one pump each), {args.connections} connections, "
-        f"{args.seconds:g} s measured after a 3 s warm-up"
+        f"{args.seconds:g} s measured after a 3 s warm-up; updates: {kind}"
     )
     print(
         f"updates: {paced.sent} sent at {paced.sent / paced.seconds:.0f}/s "

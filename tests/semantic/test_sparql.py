@@ -78,6 +78,24 @@ async def test_static_properties_are_mirrored_and_telemetry_is_not(
     assert "flow;1" not in found  # telemetry (observedAt) stays out
 
 
+async def test_a_query_sees_attribute_changes_the_mirror_has_only_gathered(
+    twins: httpx.AsyncClient, app: TwinApp
+) -> None:
+    mirror = app.state.mirror
+    mirror.flush_every = 3600.0  # only the query itself applies what was gathered
+    response = await twins.patch(
+        f"{NGSI}/entities/urn:ngsi-ld:Pump:1/attrs",
+        json={"speed": {"type": "Property", "value": 1500}},
+        headers={"Link": LINK},
+    )
+    assert response.status_code == 204, response.text
+    published = app.state.services.graph.bus.published
+    while mirror.applied < published:  # taken from the bus, not yet applied to the graph
+        await asyncio.sleep(0.01)
+    query = "SELECT ?v WHERE { <urn:ngsi-ld:Pump:1> ?p ?v . FILTER(STRENDS(STR(?p), 'speed;1')) }"
+    assert rows(await twins.get("/sparql", params={"query": query})) == [{"v": "1500"}]
+
+
 async def test_updates_and_deletes_reach_the_graph(twins: httpx.AsyncClient, app: TwinApp) -> None:
     await twins.patch(
         f"{NGSI}/entities/urn:ngsi-ld:Pump:1/attrs",

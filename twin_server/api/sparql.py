@@ -28,6 +28,13 @@ GRAPH_FORMATS = {  # CONSTRUCT / DESCRIBE and /graph
 TENANT_HEADER = "ngsild-tenant"
 
 
+async def _current(request: Request) -> None:
+    """Bring the graph up to every committed change before reading it."""
+    mirror = getattr(request.app.state, "mirror", None)
+    if mirror is not None:
+        await mirror.flush()
+
+
 def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": {"code": "SparqlError", "message": message}}, status_code=status)
 
@@ -83,6 +90,7 @@ async def _sparql(request: Request) -> Response:
     graph: SemanticGraph = services.semantic
     tenant = request.headers.get(TENANT_HEADER, "")
     timeout = services.settings.sparql_timeout
+    await _current(request)
     try:
         result = await run_with_timeout(lambda: graph.query(query, tenant), timeout)
     except Timeout:
@@ -114,6 +122,7 @@ async def export(request: Request) -> Response:
     media = _choose(request.headers.get("accept", ""), GRAPH_FORMATS)
     if media is None:
         return _error(406, f"the graph is sent as one of {sorted(GRAPH_FORMATS)}")
+    await _current(request)
     graph: SemanticGraph = request.app.state.services.semantic
     tenant = request.headers.get(TENANT_HEADER, "")
     body = await asyncio.to_thread(graph.export, tenant, GRAPH_FORMATS[media])

@@ -1,6 +1,14 @@
 """Keeps the semantic graph's twin part in step with the twin graph: a full sync at start,
 then change events, batched. Telemetry-only changes are skipped; if the mirror ever falls
-behind the bus and events are dropped, it syncs again from the store."""
+behind the bus and events are dropped, it syncs again from the store.
+
+Creations, deletions and type changes are applied at once (the twin validator reads types
+from the graph). Changes of attributes only are gathered per entity and applied together
+every ``flush_every`` seconds, and before every query (``flush``): an entity updated many
+times meanwhile costs one update of the graph, and a query still sees every committed change.
+rdflib is slow to change (~0.1 ms a triple), and static properties updated at device rates
+would otherwise cost a good part of a core.
+"""
 
 from __future__ import annotations
 
@@ -16,20 +24,29 @@ from twin_server.store.base import DEFAULT_TENANT, Candidates, Store
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 2000
+MAX_PENDING = 20_000  # entities with gathered changes before they are applied regardless
 Entity = Mapping[str, Any]
+Changes = dict[str, dict[str, tuple[Entity | None, Entity | None]]]
+"""Per tenant, per entity: the entity before its first gathered change and after its last."""
 
 
 class Mirror:
-    def __init__(self, graph: SemanticGraph, store: Store, bus: EventBus) -> None:
+    def __init__(
+        self, graph: SemanticGraph, store: Store, bus: EventBus, *, flush_every: float = 5.0
+    ) -> None:
         self.graph = graph
         self.store = store
         self.bus = bus
+        self.flush_every = flush_every
         self.state = "starting"
         self.applied = 0
         self._progress = asyncio.Condition()
+        self._pending: Changes = {}
+        self._lock = asyncio.Lock()  # one change of the graph at a time
 
     async def run(self) -> None:
         subscription = self.bus.subscribe(max_pending=100_000)
+        flusher = asyncio.create_task(self._flush_loop(), name="semantic-mirror-flush")
         try:
             await self.sync()
             dropped = subscription.overflowed
@@ -51,43 +68,83 @@ class Mirror:
                     continue
                 await self.apply(batch)
         finally:
+            flusher.cancel()
             subscription.close()
 
     async def sync(self) -> None:
         """Rebuild every tenant's twin graph from the store."""
         self.state = "syncing"
-        for tenant in [DEFAULT_TENANT, *await self.store.tenants()]:
-            await asyncio.to_thread(self.graph.reset_tenant, tenant)
-            async for chunk in self.store.scan(tenant, Candidates()):
-                pairs = [(e["id"], e) for e in chunk]
-                await asyncio.to_thread(self.graph.replace_entities, tenant, pairs)
+        async with self._lock:
+            self._pending.clear()
+            for tenant in [DEFAULT_TENANT, *await self.store.tenants()]:
+                await asyncio.to_thread(self.graph.reset_tenant, tenant)
+                async for chunk in self.store.scan(tenant, Candidates()):
+                    pairs = [(e["id"], e) for e in chunk]
+                    await asyncio.to_thread(self.graph.replace_entities, tenant, pairs)
         self.state = "live"
         await self._advance()
 
     async def apply(self, events: list[ChangeEvent]) -> None:
-        # per entity: the state before its first event of the batch, and after its last
-        by_tenant: dict[str, dict[str, tuple[Entity | None, Entity | None]]] = {}
+        now: Changes = {}
         for event in events:
-            if _structural(event):
-                entities = by_tenant.setdefault(event.tenant, {})
-                first = entities.get(event.entity_id, (event.before, None))[0]
-                entities[event.entity_id] = (first, event.after)
-        for tenant, entities in by_tenant.items():
-            changes = [(i, before, after) for i, (before, after) in entities.items()]
-            await asyncio.to_thread(self.graph.update_entities, tenant, changes)
+            if not _structural(event):
+                continue
+            pending = self._pending.setdefault(event.tenant, {})
+            first = pending.get(event.entity_id, (event.before, None))[0]
+            if _attributes_only(event):
+                pending[event.entity_id] = (first, event.after)
+                continue
+            pending.pop(event.entity_id, None)
+            entities = now.setdefault(event.tenant, {})
+            first = entities.get(event.entity_id, (first, None))[0]
+            entities[event.entity_id] = (first, event.after)
+        if now:
+            await self._update(now)
         self.applied += len(events)
+        if sum(len(p) for p in self._pending.values()) >= MAX_PENDING:
+            await self.flush()
         await self._advance()
+
+    async def flush(self) -> None:
+        """Apply the gathered attribute changes (before a query, and every few seconds)."""
+        pending, self._pending = self._pending, {}
+        if any(pending.values()):
+            await self._update(pending)
+
+    async def _update(self, changes: Changes) -> None:
+        async with self._lock:
+            for tenant, entities in changes.items():
+                rows = [(i, before, after) for i, (before, after) in entities.items()]
+                await asyncio.to_thread(self.graph.update_entities, tenant, rows)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_every)
+            try:
+                await self.flush()
+            except Exception:  # the next round (or a query) tries again; the mirror goes on
+                log.exception("semantic mirror: applying gathered changes failed")
 
     async def _advance(self) -> None:
         async with self._progress:
             self._progress.notify_all()
 
     async def caught_up(self, published: int) -> None:
-        """Wait until the mirror is live and has taken ``published`` events (tests, tools)."""
+        """Wait until the mirror is live and has applied ``published`` events (tests, tools)."""
         async with self._progress:
             await self._progress.wait_for(
                 lambda: self.state == "live" and self.applied >= published
             )
+        await self.flush()
+
+
+def _attributes_only(event: ChangeEvent) -> bool:
+    """An update that keeps the entity and its types (only attributes changed)."""
+    return (
+        event.before is not None
+        and event.after is not None
+        and event.before.get("type") == event.after.get("type")
+    )
 
 
 def _structural(event: ChangeEvent) -> bool:
