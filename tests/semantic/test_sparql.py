@@ -89,9 +89,8 @@ async def test_a_query_sees_attribute_changes_the_mirror_has_only_gathered(
         headers={"Link": LINK},
     )
     assert response.status_code == 204, response.text
-    published = app.state.services.graph.bus.published
-    while mirror.applied < published:  # taken from the bus, not yet applied to the graph
-        await asyncio.sleep(0.01)
+    # taken from the bus, not yet applied to the graph:
+    await asyncio.wait_for(mirror.taken(app.state.services.graph.bus.published), 5)
     query = "SELECT ?v WHERE { <urn:ngsi-ld:Pump:1> ?p ?v . FILTER(STRENDS(STR(?p), 'speed;1')) }"
     assert rows(await twins.get("/sparql", params={"query": query})) == [{"v": "1500"}]
 

@@ -129,12 +129,17 @@ class Mirror:
         async with self._progress:
             self._progress.notify_all()
 
-    async def caught_up(self, published: int) -> None:
-        """Wait until the mirror is live and has applied ``published`` events (tests, tools)."""
+    async def taken(self, published: int) -> None:
+        """Wait until the mirror is live and has taken ``published`` events from the bus
+        (some may only be gathered, not yet applied)."""
         async with self._progress:
             await self._progress.wait_for(
                 lambda: self.state == "live" and self.applied >= published
             )
+
+    async def caught_up(self, published: int) -> None:
+        """Wait until the mirror has applied ``published`` events (tests, tools)."""
+        await self.taken(published)
         await self.flush()
 
 
