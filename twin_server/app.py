@@ -27,7 +27,7 @@ from twin_server.api.ngsild.render_cache import RenderCache
 from twin_server.api.ngsild.routes import BASE as NGSI_LD_BASE
 from twin_server.api.ngsild.routes import NgsiLdDispatcher
 from twin_server.api.sparql import router as sparql_router
-from twin_server.bus import open_bus
+from twin_server.bus import EventBus, open_bus
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         app.state.services = Services(
             settings, graph, resolver, renders, models, semantic, subscriptions, temporal
         )
+        _watch(metrics, bus, notifier, mirror, retention)
         log.info("twin server ready: store %s", store.url)
         try:
             yield
@@ -192,6 +193,35 @@ async def _health(request: Request) -> Response:
     return JSONResponse(
         {"status": "ok", "version": __version__, "store": services.graph.store.url.split(":", 1)[0]}
     )
+
+
+def _watch(
+    metrics: Metrics, bus: EventBus, notifier: Notifier, mirror: Mirror, retention: Retention
+) -> None:
+    """Gauges of the long-running parts, read at each scrape of /metrics."""
+    subs = notifier.subscriptions.values
+    for name, documentation, read in (
+        ("twin_events_published", "Change events published", lambda: bus.published),
+        ("twin_events_dropped", "Events consumers missed (then caught up)", lambda: bus.dropped),
+        ("twin_subscriptions", "NGSI-LD subscriptions", lambda: len(notifier.subscriptions)),
+        (
+            "twin_notifications_sent",
+            "Notifications delivered",
+            lambda: sum(s.stats.times_sent for s in subs()),
+        ),
+        (
+            "twin_notifications_failed",
+            "Notification attempts that failed",
+            lambda: sum(s.stats.times_failed for s in subs()),
+        ),
+        ("twin_history_pruned", "History instances deleted by retention", lambda: retention.pruned),
+        (
+            "twin_semantic_mirror_events",
+            "Events taken by the semantic mirror",
+            lambda: mirror.applied,
+        ),
+    ):
+        metrics.watch(name, documentation, read)
 
 
 def _twin_counter(store: Store) -> Any:

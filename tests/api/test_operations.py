@@ -26,3 +26,19 @@ async def test_metrics_count_requests_per_route_and_status(client: httpx.AsyncCl
     assert 'twin_http_requests_total{method="GET",route="retrieve_entity",status="200"} 1.0' in text
     assert 'twin_http_requests_total{method="GET",route="retrieve_entity",status="404"} 1.0' in text
     assert 'twin_http_request_seconds_count{method="GET",route="retrieve_entity"} 2.0' in text
+
+
+async def test_metrics_report_events_notifications_and_history(client: httpx.AsyncClient) -> None:
+    await client.post(f"{NGSI}/entities", json=pump())
+    body = {
+        "type": "Subscription",
+        "entities": [{"type": "Pump"}],
+        "notification": {"endpoint": {"uri": "http://127.0.0.1:9/n"}},
+    }
+    assert (await client.post(f"{NGSI}/subscriptions", json=body)).status_code == 201
+    text = (await client.get("/metrics")).text
+    assert "twin_events_published 1.0" in text
+    assert "twin_events_dropped 0.0" in text
+    assert "twin_subscriptions 1.0" in text
+    for gauge in ("twin_notifications_sent", "twin_notifications_failed", "twin_history_pruned"):
+        assert f"\n{gauge} " in text

@@ -26,6 +26,14 @@ class Subscription(Protocol):
 
 
 class EventBus(Protocol):
+    published: int
+    """Events published so far."""
+
+    @property
+    def dropped(self) -> int:
+        """Events current subscribers missed because they fell behind (counted, logged)."""
+        ...
+
     def publish(self, event: ChangeEvent) -> None:
         """Hand an event to every subscriber without waiting for any of them."""
 

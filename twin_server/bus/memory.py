@@ -49,6 +49,11 @@ class MemoryBus:
         for subscriber in self._subscribers:
             subscriber.offer(event)
 
+    @property
+    def dropped(self) -> int:
+        """Events the current subscribers missed because they fell behind."""
+        return sum(s.overflowed for s in self._subscribers)
+
     def subscribe(self, *, max_pending: int = 10_000) -> MemorySubscription:
         subscription = MemorySubscription(self, max_pending)
         self._subscribers.append(subscription)
