@@ -323,3 +323,26 @@ async def test_periodic_subscriptions_send_the_matching_entities(
             "urn:ngsi-ld:Pump:1",
             "urn:ngsi-ld:Pump:2",
         ]
+
+
+async def test_geo_q_selects_by_place_and_concise_sys_attrs_shape_the_payload(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    notification = {"endpoint": {"uri": receiver.url}, "format": "concise", "sysAttrs": True}
+    geo_q = {"geometry": "Point", "coordinates": "[2.17,41.38]", "georel": "near;maxDistance==1000"}
+    await subscribe(client, subscription(receiver, notification=notification, geoQ=geo_q))
+    far = pump(1, speed=1)
+    far["location"] = {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [0, 0]}}
+    near = pump(2, speed=2)
+    near["location"] = {
+        "type": "GeoProperty",
+        "value": {"type": "Point", "coordinates": [2.171, 41.381]},
+    }
+    for entity in (far, near):
+        assert (await client.post(f"{NGSI}/entities", json=entity, headers=LD)).status_code == 201
+    [note] = await receiver.wait_for(1)
+    [entity] = note.body["data"]
+    assert entity["id"] == pump_id(2)
+    assert entity["speed"]["value"] == 2  # concise: no "type"
+    assert "type" not in entity["speed"]
+    assert "createdAt" in entity and "createdAt" in entity["speed"]
