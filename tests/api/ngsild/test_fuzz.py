@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NGSI, pump
+from twin_server.api.ngsild.temporal import TIME_PARAMS
 from twin_server.app import create_app
 from twin_server.config import Settings
 
@@ -132,13 +133,7 @@ param_names = st.sampled_from(
         "datasetId",
         "deleteAll",
         "details",
-        "timerel",
-        "timeAt",
-        "endTimeAt",
-        "timeproperty",
-        "lastN",
-        "aggrMethods",
-        "aggrPeriodDuration",
+        *TIME_PARAMS,
         "junk",
     ]
 )
