@@ -345,4 +345,5 @@ async def test_geo_q_selects_by_place_and_concise_sys_attrs_shape_the_payload(
     assert entity["id"] == pump_id(2)
     assert entity["speed"]["value"] == 2  # concise: no "type"
     assert "type" not in entity["speed"]
-    assert "createdAt" in entity and "createdAt" in entity["speed"]
+    assert "createdAt" in entity
+    assert "createdAt" in entity["speed"]
