@@ -98,6 +98,7 @@ async def run(server: Server, args: argparse.Namespace) -> int:
     notified = receiver.entities - entities_before
     p50, p99 = percentiles(receiver.latencies_ms)
     listener.close()
+    await listener.wait_closed()
     kind = "static properties, no observedAt" if args.static else "measurements with observedAt"
     print(
         f"{n} subscriptions on type Pump (one pump each), {args.connections} connections, "

@@ -158,7 +158,7 @@ def rows_for_change(
         old = {i.get("datasetId"): i for i in old_attrs.get(name, ())}
         for inst in instances:
             previous = old.pop(inst.get("datasetId"), None)
-            if previous is None or _differs(previous, inst):
+            if previous is None or (previous != inst and _differs(previous, inst)):
                 rows.append(_row(after["id"], name, inst, at, created))
         rows.extend(_deleted(after["id"], name, gone, at, created) for gone in old.values())
     for name, instances in old_attrs.items():
