@@ -53,6 +53,7 @@ COLUMN = {
 }
 SeriesKey = tuple[str, str, str]
 T = TypeVar("T")
+SERIES_CACHE = 50_000  # series ids the writer remembers
 
 
 class SqliteHistory:
@@ -120,17 +121,19 @@ class SqliteHistory:
     def _series(self, conn: sqlite3.Connection, key: SeriesKey) -> int:
         found = self._series_ids.get(key)
         if found is None:
+            # one statement for a new series (the usual case when it is not cached)
             row = conn.execute(
-                "SELECT series FROM history_series WHERE tenant=? AND id=? AND attr=?", key
+                "INSERT OR IGNORE INTO history_series (tenant, id, attr) VALUES (?, ?, ?) "
+                "RETURNING series",
+                key,
             ).fetchone()
             if row is None:
-                cursor = conn.execute(
-                    "INSERT INTO history_series (tenant, id, attr) VALUES (?, ?, ?)", key
-                )
-                assert cursor.lastrowid is not None
-                found = cursor.lastrowid
-            else:
-                found = row[0]
+                row = conn.execute(
+                    "SELECT series FROM history_series WHERE tenant=? AND id=? AND attr=?", key
+                ).fetchone()
+            found = int(row[0])
+            if len(self._series_ids) >= SERIES_CACHE:
+                self._series_ids.clear()
             self._series_ids[key] = found
         return found
 
