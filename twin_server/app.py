@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from twin_server import __version__
+from twin_server.api.graphql.router import graphql_router
 from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.models.routes import router as models_router
 from twin_server.api.ngsild.context import Services
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         retention_task = asyncio.create_task(retention.run(), name="history-retention")
         app.state.retention = retention
         app.state.services = Services(
-            settings, graph, resolver, renders, models, semantic, subscriptions, temporal
+            settings, graph, resolver, renders, models, semantic, subscriptions, temporal, mirror
         )
         _watch(metrics, bus, notifier, mirror, retention)
         log.info("twin server ready: store %s", store.url)
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(models_router)
     app.include_router(sparql_router)
+    app.include_router(graphql_router(settings), prefix="")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

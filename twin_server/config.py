@@ -111,6 +111,21 @@ class Settings(BaseSettings):
         300.0, gt=0, description="Seconds between two runs of history retention."
     )
 
+    graphql_max_depth: int = Field(
+        12, gt=0, description="Deepest GraphQL query accepted (relationship traversal depth)."
+    )
+    graphql_max_tokens: int = Field(
+        5000, gt=0, description="Largest GraphQL document accepted, in tokens."
+    )
+    graphql_max_aliases: int = Field(
+        50, gt=0, description="Most aliases one GraphQL document may use."
+    )
+    graphql_subscriber_queue: int = Field(
+        1000,
+        gt=0,
+        description="Changes a GraphQL subscriber may fall behind before it is dropped.",
+    )
+
     def retention_for(self, tenant: str) -> Retention | None:
         """The retention policy of ``tenant`` (its own, else the "*" one), or None."""
         return self.temporal_retention.get(tenant) or self.temporal_retention.get("*")

@@ -96,6 +96,12 @@ class SemanticGraph:
             self._dataset(tenant).remove_graph(TWIN_GRAPH)
             self._types[tenant] = {}
 
+    def sources_of(self, tenant: str, entity_id: str) -> list[str]:
+        """Ids of the twins with a relationship (or any IRI-valued attribute) to ``entity_id``."""
+        with self.lock:
+            twins = self._dataset(tenant).graph(TWIN_GRAPH)
+            return sorted({str(s) for s in twins.subjects(None, URIRef(entity_id))})
+
     def types_of(self, tenant: str, entity_id: str) -> tuple[str, ...] | None:
         """The types of an entity as the mirror last saw it (None: not known)."""
         return self._types.get(tenant, {}).get(entity_id)

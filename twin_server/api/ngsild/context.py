@@ -12,6 +12,7 @@ from twin_server.core.service import TwinGraph
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.modeling.repository import ModelRepository
 from twin_server.semantic.graph import SemanticGraph
+from twin_server.semantic.mirror import Mirror
 from twin_server.subscriptions.service import SubscriptionService
 from twin_server.temporal.service import TemporalService
 
@@ -26,6 +27,7 @@ class Services:
     semantic: SemanticGraph
     subscriptions: SubscriptionService
     temporal: TemporalService
+    mirror: Mirror | None = None
 
 
 def services(request: Request) -> Services:

@@ -1,0 +1,1 @@
+"""The GraphQL API (strawberry): twins, relationships, mutations and live subscriptions."""

@@ -1,0 +1,268 @@
+"""The GraphQL schema: queries over twins, mutations through the one writer, subscriptions fed
+by change events.
+
+Every mutation goes through ``TwinGraph`` (so DTDL models validate it, as on the REST APIs)
+and every error is a GraphQL error with an ``extensions.code`` (``errors.py``). Queries are
+bounded: a maximum depth, a maximum of tokens and aliases, and a maximum page size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
+
+from twin_server.api.graphql.codes import ErrorCodes
+from twin_server.api.graphql.errors import graphql_error
+from twin_server.api.graphql.shapes import attributes_from_input, entity_from_input
+from twin_server.api.graphql.types import (
+    AttributeChange,
+    Info,
+    PageInfo,
+    Twin,
+    TwinChange,
+    TwinConnection,
+    TwinEdge,
+    change_of,
+    cursor,
+    offset_of,
+    twin_of,
+)
+from twin_server.api.ngsild import params as p
+from twin_server.config import Settings
+from twin_server.core import ingest, operations
+from twin_server.core.types import VALUE_MEMBER
+from twin_server.errors import TwinError
+
+
+@strawberry.input(description="A relationship to set: its name and the id of its target.")
+class RelationshipInput:
+    name: str
+    target: strawberry.ID
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One twin by id (null when there is none).")
+    async def twin(self, info: Info, id: strawberry.ID) -> Twin | None:
+        found = await info.context.twins.load(str(id))
+        return twin_of(found, info) if found is not None else None
+
+    @strawberry.field(
+        description="Twins of a type (or a type expression), filtered by an NGSI-LD q "
+        "expression, paged Relay-style: first (at most the server's maximum) after a cursor."
+    )
+    async def twins(
+        self,
+        info: Info,
+        type: str | None = None,
+        q: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+        count: bool = False,
+    ) -> TwinConnection:
+        context = info.context
+        settings = context.services.settings
+        if not 0 < first <= settings.max_limit:
+            raise GraphQLError(
+                f"first must be between 1 and {settings.max_limit}",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        try:
+            start = offset_of(after)
+        except ValueError:
+            raise GraphQLError(
+                f"after {after!r} is not a cursor of this API",
+                extensions={"code": "BAD_USER_INPUT"},
+            ) from None
+        params = {k: v for k, v in (("type", type), ("q", q)) if v is not None}
+        try:
+            query = p.entity_query(params, context.terms)
+            page = await context.services.graph.query(
+                context.tenant, query, limit=first + 1, offset=start, count=count
+            )
+        except TwinError as exc:
+            raise graphql_error(exc) from exc
+        context.store_reads += 1
+        entities = page.entities[:first]
+        for entity in entities:
+            context.prime(entity)
+        edges = [
+            TwinEdge(cursor=cursor(start + i), node=twin_of(e, info))
+            for i, e in enumerate(entities)
+        ]
+        return TwinConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(page.entities) > first,
+                has_previous_page=start > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total,
+        )
+
+    @strawberry.field(description="The DTDL Interfaces uploaded, by DTMI.")
+    def models(self, info: Info) -> list[str]:
+        return sorted(e.id for e in info.context.services.models.models.interfaces())
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a twin (its properties as plain values).")
+    async def create_twin(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        type: str,
+        properties: JSON | None = None,
+        relationships: list[RelationshipInput] | None = None,
+    ) -> Twin:
+        terms = info.context.terms
+        entity = _input(lambda: entity_from_input(str(id), type, properties, relationships, terms))
+        applied = await _write(info, str(id), operations.create(entity))
+        return twin_of(applied, info)
+
+    @strawberry.mutation(
+        description="Merge into a twin: the properties and relationships given are set, a "
+        "property given as null is removed."
+    )
+    async def update_twin(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        properties: JSON | None = None,
+        relationships: list[RelationshipInput] | None = None,
+    ) -> Twin:
+        terms = info.context.terms
+        attrs = _input(
+            lambda: attributes_from_input(properties, relationships, terms, allow_null=True)
+        )
+        if not attrs and not properties:
+            raise GraphQLError("nothing to update", extensions={"code": "BAD_USER_INPUT"})
+        fragment = {"id": ingest.entity_id(str(id)), "type": [], "attrs": attrs}
+        merged = await _write(info, str(id), operations.merge(fragment))
+        return twin_of(merged, info)
+
+    @strawberry.mutation(description="Delete a twin; true when it existed.")
+    async def delete_twin(self, info: Info, id: strawberry.ID) -> bool:
+        await _write(info, str(id), operations.delete(str(id)))
+        return True
+
+    @strawberry.mutation(description="Set a relationship of a twin to a target twin.")
+    async def set_relationship(
+        self, info: Info, source: strawberry.ID, name: str, target: strawberry.ID
+    ) -> Twin:
+        link = RelationshipInput(name=name, target=target)
+        attrs = _input(lambda: attributes_from_input(None, [link], info.context.terms))
+        fragment = {"id": str(source), "type": [], "attrs": attrs}
+        return twin_of(await _write(info, str(source), operations.merge(fragment)), info)
+
+    @strawberry.mutation(description="Remove a relationship (every instance of that name).")
+    async def remove_relationship(self, info: Info, source: strawberry.ID, name: str) -> Twin:
+        attr = _input(lambda: ingest.attribute_name(name, info.context.terms))
+        op = operations.delete_attribute(str(source), attr, dataset_id=None, delete_all=True)
+        return twin_of(await _write(info, str(source), op), info)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Committed changes of one twin, or of every twin of a type, in commit order."
+    )
+    async def twin_changed(
+        self, info: Info, id: strawberry.ID | None = None, type: str | None = None
+    ) -> AsyncGenerator[TwinChange, None]:
+        context = info.context
+        wanted_type = _input(lambda: ingest.entity_types(type, context.terms)[0]) if type else None
+        async for event in _events(info):
+            if id is not None and event.entity_id != str(id):
+                continue
+            if wanted_type is not None and wanted_type not in event.types:
+                continue
+            yield change_of(event, info)
+
+    @strawberry.subscription(description="Committed changes of one attribute of one twin.")
+    async def attribute_changed(
+        self, info: Info, twin_id: strawberry.ID, name: str
+    ) -> AsyncGenerator[AttributeChange, None]:
+        attr = _input(lambda: ingest.attribute_name(name, info.context.terms))
+        async for event in _events(info):
+            if event.entity_id != str(twin_id):
+                continue
+            for change in event.changes:
+                if change.name == attr:
+                    yield AttributeChange(
+                        twin_id=twin_id,
+                        name=name,
+                        value=_value(change.new),
+                        previous=_value(change.old),
+                        at=event.at,
+                        seq=event.seq,
+                    )
+
+
+async def _events(info: Info) -> AsyncGenerator[Any, None]:
+    """This subscriber's change events of its tenant, in commit order. A subscriber that falls
+    further behind than its queue is dropped with an error saying so; others go on."""
+    context = info.context
+    limit = context.services.settings.graphql_subscriber_queue
+    subscription = context.services.graph.bus.subscribe(max_pending=limit)
+    try:
+        while True:
+            event = await subscription.get()
+            if subscription.overflowed:
+                raise GraphQLError(
+                    f"this subscriber fell more than {limit} changes behind and was dropped; "
+                    "subscribe again (and read the twin's current state) to go on",
+                    extensions={"code": "SUBSCRIBER_TOO_SLOW"},
+                )
+            if event.tenant == context.tenant:
+                yield event
+    finally:
+        subscription.close()
+
+
+def _value(instances: Any) -> Any:
+    if not instances:
+        return None
+    inst = instances[0]
+    return inst.get(VALUE_MEMBER.get(inst.get("type", ""), "value"))
+
+
+def _input(build: Any) -> Any:
+    """Run an input conversion; its error becomes a GraphQL error."""
+    try:
+        return build()
+    except TwinError as exc:
+        raise graphql_error(exc) from exc
+
+
+async def _write(info: Info, twin_id: str, operation: Any) -> Any:
+    """Write through the one writer; the twin after the write (before it, for a delete)."""
+    context = info.context
+    try:
+        applied = await context.services.graph.write(
+            context.tenant, ingest.entity_id(twin_id), operation
+        )
+    except TwinError as exc:
+        raise graphql_error(exc) from exc
+    return applied.after if applied.after is not None else applied.before
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            ErrorCodes,
+        ],
+    )

@@ -1,0 +1,184 @@
+"""The generic GraphQL types: Twin, Relationship, Relay-style connections, change events."""
+
+from __future__ import annotations
+
+import base64
+from enum import Enum
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from twin_server.api.graphql import shapes
+from twin_server.api.graphql.context import TwinContext
+from twin_server.core.events import ChangeEvent, EntityCreated, EntityDeleted
+from twin_server.core.types import Entity
+
+Info = strawberry.Info[TwinContext, None]
+
+
+@strawberry.type(description="A twin: an entity of the twin graph (NGSI-LD entity, DTDL twin).")
+class Twin:
+    id: strawberry.ID
+    types: list[str] = strawberry.field(description="Its types, as short names where known.")
+    created_at: str | None
+    modified_at: str | None
+    entity: strawberry.Private[Entity]
+
+    @strawberry.field(description="Every property (relationships aside), by short name.")
+    def properties(self, info: Info) -> JSON:
+        return cast(JSON, shapes.properties(self.entity, info.context.terms))
+
+    @strawberry.field(description="One property's value (null when the twin has none).")
+    def property(self, info: Info, name: str) -> JSON | None:
+        return cast(JSON | None, shapes.properties(self.entity, info.context.terms).get(name))
+
+    @strawberry.field(description="Its relationships (of one name, if given), with targets.")
+    def relationships(self, info: Info, name: str | None = None) -> list[Relationship]:
+        terms = info.context.terms
+        wanted = terms.expand(name) if name is not None else None
+        return [
+            Relationship(
+                name=terms.compact(attr),
+                target_id=strawberry.ID(target),
+                dataset_id=dataset,
+                source_id=strawberry.ID(self.id),
+            )
+            for attr, target, dataset in shapes.relationships(self.entity, wanted)
+        ]
+
+    @strawberry.field(description="Relationships of other twins that point at this one.")
+    async def incoming(self, info: Info, name: str | None = None) -> list[Relationship]:
+        context = info.context
+        if context.services.mirror is not None:
+            await context.services.mirror.flush()  # relationships changed a moment ago too
+        sources = context.services.semantic.sources_of(context.tenant, self.id)
+        wanted = context.terms.expand(name) if name is not None else None
+        found = []
+        for source in await context.twins.load_many(sources):
+            if source is None:
+                continue
+            for attr, target, dataset in shapes.relationships(source, wanted):
+                if target == self.id:
+                    found.append(
+                        Relationship(
+                            name=context.terms.compact(attr),
+                            target_id=strawberry.ID(self.id),
+                            dataset_id=dataset,
+                            source_id=strawberry.ID(source["id"]),
+                        )
+                    )
+        return found
+
+
+@strawberry.type(description="An edge of the twin graph.")
+class Relationship:
+    name: str
+    source_id: strawberry.ID
+    target_id: strawberry.ID
+    dataset_id: str | None
+
+    @strawberry.field(description="The twin it points at (null: it does not exist).")
+    async def target(self, info: Info) -> Twin | None:
+        found = await info.context.twins.load(str(self.target_id))
+        return twin_of(found, info) if found is not None else None
+
+    @strawberry.field(description="The twin it starts from.")
+    async def source(self, info: Info) -> Twin | None:
+        found = await info.context.twins.load(str(self.source_id))
+        return twin_of(found, info) if found is not None else None
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class TwinEdge:
+    cursor: str
+    node: Twin
+
+
+@strawberry.type(description="A page of twins (Relay cursor connection).")
+class TwinConnection:
+    edges: list[TwinEdge]
+    page_info: PageInfo
+    total_count: int | None = strawberry.field(description="Every match, when asked for.")
+
+
+@strawberry.enum
+class ChangeKind(Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+
+@strawberry.type(description="A committed change of a twin.")
+class TwinChange:
+    kind: ChangeKind
+    twin_id: strawberry.ID
+    changed: list[str] = strawberry.field(description="Short names of the attributes changed.")
+    origin: str
+    at: str
+    seq: int = strawberry.field(description="Its place in the change log: increasing.")
+    twin: Twin | None = strawberry.field(description="The twin after the change (null: gone).")
+
+
+@strawberry.type(description="A committed change of one attribute.")
+class AttributeChange:
+    twin_id: strawberry.ID
+    name: str
+    value: JSON | None
+    previous: JSON | None
+    at: str
+    seq: int
+
+
+def twin_of(entity: Entity, info: Info) -> Twin:
+    terms = info.context.terms
+    return Twin(
+        id=strawberry.ID(entity["id"]),
+        types=[terms.compact(t) for t in entity["type"]],
+        created_at=entity.get("createdAt"),
+        modified_at=entity.get("modifiedAt"),
+        entity=entity,
+    )
+
+
+def change_of(event: ChangeEvent, info: Info) -> TwinChange:
+    kind = (
+        ChangeKind.CREATED
+        if isinstance(event, EntityCreated)
+        else ChangeKind.DELETED
+        if isinstance(event, EntityDeleted)
+        else ChangeKind.UPDATED
+    )
+    after: Any = event.after
+    return TwinChange(
+        kind=kind,
+        twin_id=strawberry.ID(event.entity_id),
+        changed=[info.context.terms.compact(c.name) for c in event.changes],
+        origin=event.origin,
+        at=event.at,
+        seq=event.seq,
+        twin=twin_of(dict(after), info) if after is not None else None,
+    )
+
+
+def cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def offset_of(text: str | None) -> int:
+    """The offset after a cursor (``ValueError`` if it is not one of ours)."""
+    if text is None:
+        return 0
+    decoded = base64.urlsafe_b64decode(text.encode()).decode()
+    kind, _, number = decoded.partition(":")
+    if kind != "offset" or not number.isdigit():
+        raise ValueError(text)
+    return int(number) + 1
