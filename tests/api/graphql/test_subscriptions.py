@@ -1,0 +1,162 @@
+"""GraphQL subscriptions over a real websocket (graphql-transport-ws) against uvicorn: changes
+arrive in commit order; a subscriber that falls behind is dropped with a coded error."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from twin_server.app import create_app
+from twin_server.config import Settings
+
+pytestmark = pytest.mark.anyio
+NGSI = "/ngsi-ld/v1"
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[str]:
+    """The whole server on uvicorn, on a free local port, in this event loop."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event to await
+        await asyncio.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
+    """The server, and an HTTP client of it."""
+    async with (
+        serving(settings) as address,
+        httpx.AsyncClient(base_url=f"http://{address}") as client,
+    ):
+        yield address, client
+
+
+class Subscriber:
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    async def next(self, timeout: float = 10) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        return message
+
+
+@asynccontextmanager
+async def subscribed(address: str, query: str) -> AsyncIterator[Subscriber]:
+    async with websockets.connect(
+        f"ws://{address}/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        yield Subscriber(ws)
+
+
+async def pump(client: httpx.AsyncClient, n: int, speed: int) -> None:
+    body = [
+        {
+            "id": f"urn:ngsi-ld:Pump:{n}",
+            "type": "Pump",
+            "speed": {"type": "Property", "value": speed},
+        }
+    ]
+    response = await client.post(f"{NGSI}/entityOperations/upsert", json=body)
+    assert response.status_code in (201, 204), response.text
+
+
+async def until_live(client: httpx.AsyncClient, subscriber: Subscriber) -> None:
+    """Write a marker twin until the subscription reports it: from then on nothing is missed."""
+    for attempt in range(100):
+        await pump(client, 0, attempt)
+        try:
+            message = await subscriber.next(timeout=0.1)
+        except TimeoutError:
+            continue
+        assert message["type"] == "next", message
+        return
+    raise AssertionError("the subscription never became live")
+
+
+async def test_twin_changes_arrive_in_commit_order(tmp_path: Path) -> None:
+    query = (
+        'subscription { twinChanged(type: "Pump") { kind twinId seq changed twin { properties } } }'
+    )
+    async with (
+        running(Settings(data_dir=tmp_path)) as (address, client),
+        subscribed(address, query) as subscriber,
+    ):
+        await until_live(client, subscriber)
+        for speed in range(20):
+            await pump(client, 1, speed)
+        response = await client.delete(f"{NGSI}/entities/urn:ngsi-ld:Pump:1")
+        assert response.status_code == 204
+        changes = []
+        while len(changes) < 21:
+            message = await subscriber.next()
+            change = message["payload"]["data"]["twinChanged"]
+            if change["twinId"] == "urn:ngsi-ld:Pump:1":
+                changes.append(change)
+    assert [c["kind"] for c in changes] == ["CREATED"] + ["UPDATED"] * 19 + ["DELETED"]
+    seqs = [c["seq"] for c in changes]
+    assert seqs == sorted(seqs)
+    assert [c["twin"]["properties"]["speed"] for c in changes[:-1]] == list(range(20))
+    assert changes[-1]["twin"] is None
+    assert changes[1]["changed"] == ["speed"]
+
+
+async def test_attribute_changes_carry_the_previous_value(tmp_path: Path) -> None:
+    query = (
+        'subscription { attributeChanged(twinId: "urn:ngsi-ld:Pump:0", name: "speed") '
+        "{ value previous seq } }"
+    )
+    async with (
+        running(Settings(data_dir=tmp_path)) as (address, client),
+        subscribed(address, query) as subscriber,
+    ):
+        await until_live(client, subscriber)
+        await pump(client, 0, 500)
+        while True:
+            change = (await subscriber.next())["payload"]["data"]["attributeChanged"]
+            if change["value"] == 500:
+                break
+    assert change["previous"] is not None
+    assert change["previous"] != 500
+
+
+async def test_a_subscriber_that_falls_behind_is_dropped_with_a_reason(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, graphql_subscriber_queue=5)
+    query = "subscription { twinChanged { twinId } }"
+    async with running(settings) as (address, client):
+        async with subscribed(address, query) as subscriber:
+            await until_live(client, subscriber)
+            # 50 events published at once: more than the subscriber may queue
+            burst = [{"id": f"urn:ngsi-ld:Pump:b{n}", "type": "Pump"} for n in range(50)]
+            response = await client.post(f"{NGSI}/entityOperations/upsert", json=burst)
+            assert response.status_code == 201, response.text
+            message = await subscriber.next()
+            while message["type"] == "next" and "errors" not in message["payload"]:
+                message = await subscriber.next()
+        async with subscribed(address, query) as again:  # the server and others go on
+            await until_live(client, again)
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
+    assert "dropped" in errors[0]["message"]
