@@ -29,6 +29,7 @@ from twin_server.api.ngsild.routes import BASE as NGSI_LD_BASE
 from twin_server.api.ngsild.routes import NgsiLdDispatcher
 from twin_server.api.sparql import router as sparql_router
 from twin_server.bus import EventBus, open_bus
+from twin_server.commands.service import CommandService
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
@@ -127,7 +128,16 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         retention_task = asyncio.create_task(retention.run(), name="history-retention")
         app.state.retention = retention
         app.state.services = Services(
-            settings, graph, resolver, renders, models, semantic, subscriptions, temporal, mirror
+            settings,
+            graph,
+            resolver,
+            renders,
+            models,
+            semantic,
+            subscriptions,
+            temporal,
+            mirror,
+            CommandService(graph, models),
         )
         _watch(metrics, bus, notifier, mirror, retention)
         log.info("twin server ready: store %s", store.url)

@@ -18,9 +18,11 @@ import websockets
 
 from twin_server.app import create_app
 from twin_server.config import Settings
+from twin_server.modeling.files import read_sources
 
 pytestmark = pytest.mark.anyio
 NGSI = "/ngsi-ld/v1"
+EXAMPLES = Path(__file__).resolve().parents[3] / "dtdl"
 
 
 @asynccontextmanager
@@ -160,3 +162,43 @@ async def test_a_subscriber_that_falls_behind_is_dropped_with_a_reason(tmp_path:
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
     assert "dropped" in errors[0]["message"]
+
+
+async def test_command_status_changes_reach_the_subscriber(tmp_path: Path) -> None:
+    documents = [json.loads(text) for _, text in read_sources([EXAMPLES])]
+    async with running(Settings(data_dir=tmp_path)) as (address, client):
+        assert (await client.post("/models", json=documents)).status_code == 201
+        context = f"http://{address}/ngsi-ld/v1/jsonldContexts/dtmi:twinserver:example:Pump;1"
+        link = f'<{context}>; rel="http://www.w3.org/ns/json-ld#context"'
+        pump_twin = {"id": "urn:ngsi-ld:Pump:P1", "type": "Pump", "speed": {"value": 1.0}}
+        created = await client.post(f"{NGSI}/entities", json=pump_twin, headers={"Link": link})
+        assert created.status_code == 201, created.text
+        sent = await client.post(
+            "/graphql",
+            json={
+                "query": 'mutation { sendCommand(twinId: "urn:ngsi-ld:Pump:P1", '
+                'command: "setSpeed", payload: 1200) { id } }'
+            },
+        )
+        execution = sent.json()["data"]["sendCommand"]["id"]
+        query = f'subscription {{ commandStatus(executionId: "{execution}") {{ status }} }}'
+        async with subscribed(address, query) as subscriber:
+            statuses: list[str] = []
+            for attempt in range(100):  # until the subscription is live
+                await set_status(client, execution, "delivered" if attempt % 2 else "pending")
+                try:
+                    await subscriber.next(timeout=0.1)
+                    break
+                except TimeoutError:
+                    continue
+            await set_status(client, execution, "succeeded")
+            while "succeeded" not in statuses:
+                message = await subscriber.next()
+                statuses.append(message["payload"]["data"]["commandStatus"]["status"])
+    assert statuses[-1] == "succeeded"
+
+
+async def set_status(client: httpx.AsyncClient, execution: str, status: str) -> None:
+    body = {"https://twinserver.dev/ns/status": {"type": "Property", "value": status}}
+    response = await client.patch(f"{NGSI}/entities/{execution}/attrs", json=body)
+    assert response.status_code == 204, response.text

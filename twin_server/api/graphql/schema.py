@@ -21,6 +21,7 @@ from twin_server.api.graphql.errors import graphql_error
 from twin_server.api.graphql.shapes import attributes_from_input, entity_from_input
 from twin_server.api.graphql.types import (
     AttributeChange,
+    CommandExecution,
     Info,
     PageInfo,
     Twin,
@@ -29,6 +30,7 @@ from twin_server.api.graphql.types import (
     TwinEdge,
     change_of,
     cursor,
+    execution_of,
     offset_of,
     twin_of,
 )
@@ -168,6 +170,23 @@ class Mutation:
         op = operations.delete_attribute(str(source), attr, dataset_id=None, delete_all=True)
         return twin_of(await _write(info, str(source), op), info)
 
+    @strawberry.mutation(
+        description="Send a DTDL Command to a twin: checked against the Command's request "
+        "schema, recorded as an execution (pending until an adapter delivers it)."
+    )
+    async def send_command(
+        self, info: Info, twin_id: strawberry.ID, command: str, payload: JSON | None = None
+    ) -> CommandExecution:
+        context = info.context
+        assert context.services.commands is not None
+        try:
+            execution = await context.services.commands.send(
+                context.tenant, ingest.entity_id(str(twin_id)), command, payload
+            )
+        except TwinError as exc:
+            raise graphql_error(exc) from exc
+        return execution_of(execution)
+
 
 @strawberry.type
 class Subscription:
@@ -204,6 +223,40 @@ class Subscription:
                         at=event.at,
                         seq=event.seq,
                     )
+
+    @strawberry.subscription(description="The status changes of one command execution.")
+    async def command_status(
+        self, info: Info, execution_id: strawberry.ID
+    ) -> AsyncGenerator[CommandExecution, None]:
+        async for event in _events(info):
+            if event.entity_id == str(execution_id) and event.after is not None:
+                yield execution_of(dict(event.after))
+
+    @strawberry.subscription(
+        description="Predictions attached to twins (changes written by inference hooks), of "
+        "one twin or of every twin of a type."
+    )
+    async def prediction_attached(
+        self, info: Info, twin_id: strawberry.ID | None = None, type: str | None = None
+    ) -> AsyncGenerator[AttributeChange, None]:
+        context = info.context
+        wanted_type = _input(lambda: ingest.entity_types(type, context.terms)[0]) if type else None
+        async for event in _events(info):
+            if event.origin != "inference":
+                continue
+            if twin_id is not None and event.entity_id != str(twin_id):
+                continue
+            if wanted_type is not None and wanted_type not in event.types:
+                continue
+            for change in event.changes:
+                yield AttributeChange(
+                    twin_id=strawberry.ID(event.entity_id),
+                    name=context.terms.compact(change.name),
+                    value=_value(change.new),
+                    previous=_value(change.old),
+                    at=event.at,
+                    seq=event.seq,
+                )
 
 
 async def _events(info: Info) -> AsyncGenerator[Any, None]:

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from twin_server.api.graphql import shapes
 from twin_server.api.graphql.context import TwinContext
+from twin_server.commands import model as m
 from twin_server.core.events import ChangeEvent, EntityCreated, EntityDeleted
 from twin_server.core.types import Entity
 
@@ -182,3 +183,30 @@ def offset_of(text: str | None) -> int:
     if kind != "offset" or not number.isdigit():
         raise ValueError(text)
     return int(number) + 1
+
+
+@strawberry.type(description="One execution of a DTDL Command: its lifecycle is twin state.")
+class CommandExecution:
+    id: strawberry.ID
+    twin_id: strawberry.ID
+    command: str
+    payload: JSON | None
+    status: str = strawberry.field(description="pending, delivered, succeeded, failed or timed-out")
+    response: JSON | None
+    issued_by: str
+    created_at: str | None
+    modified_at: str | None
+
+
+def execution_of(entity: Entity) -> CommandExecution:
+    return CommandExecution(
+        id=strawberry.ID(entity["id"]),
+        twin_id=strawberry.ID(m.value(entity, m.TWIN)),
+        command=str(m.value(entity, m.COMMAND)),
+        payload=m.value(entity, m.PAYLOAD),
+        status=str(m.value(entity, m.STATUS)),
+        response=m.value(entity, m.RESPONSE),
+        issued_by=str(m.value(entity, m.ISSUED_BY)),
+        created_at=entity.get("createdAt"),
+        modified_at=entity.get("modifiedAt"),
+    )

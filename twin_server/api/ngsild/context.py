@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from twin_server.api.ngsild.render_cache import RenderCache
+from twin_server.commands.service import CommandService
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.jsonld.resolver import ContextResolver
@@ -28,6 +29,7 @@ class Services:
     subscriptions: SubscriptionService
     temporal: TemporalService
     mirror: Mirror | None = None
+    commands: CommandService | None = None
 
 
 def services(request: Request) -> Services:

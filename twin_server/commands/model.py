@@ -1,0 +1,40 @@
+"""A command execution is an entity of the twin graph, so every API and subscriber sees its
+lifecycle: ``pending`` (recorded; waiting for the adapter that delivers it), ``delivered``,
+then ``succeeded``, ``failed`` or ``timed-out``, with the device's response."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Final
+
+from twin_server.core.types import Entity
+
+NS: Final = "https://twinserver.dev/ns/"
+EXECUTION_TYPE: Final = NS + "CommandExecution"
+COMMAND: Final = NS + "command"
+TWIN: Final = NS + "twin"
+PAYLOAD: Final = NS + "payload"
+STATUS: Final = NS + "status"
+RESPONSE: Final = NS + "response"
+ISSUED_BY: Final = NS + "issuedBy"
+STATUSES: Final = ("pending", "delivered", "succeeded", "failed", "timed-out")
+
+
+def new_execution(twin_id: str, command: str, payload: Any, issued_by: str) -> Entity:
+    return {
+        "id": f"urn:ngsi-ld:CommandExecution:{uuid.uuid4()}",
+        "type": [EXECUTION_TYPE],
+        "attrs": {
+            COMMAND: [{"type": "Property", "value": command}],
+            TWIN: [{"type": "Relationship", "object": twin_id}],
+            PAYLOAD: [{"type": "JsonProperty", "json": payload}],
+            STATUS: [{"type": "Property", "value": "pending"}],
+            ISSUED_BY: [{"type": "Property", "value": issued_by}],
+        },
+    }
+
+
+def value(entity: Entity, name: str) -> Any:
+    instances = entity["attrs"].get(name) or [{}]
+    inst = instances[0]
+    return inst.get("value", inst.get("json", inst.get("object")))
