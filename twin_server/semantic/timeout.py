@@ -19,6 +19,9 @@ class Timeout(Exception):
     """The computation ran past its deadline and was stopped."""
 
 
+STOP_GRACE = 5.0  # seconds a stopped query may take to let go
+
+
 async def run_with_timeout(work: Callable[[], T], seconds: float) -> T:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[T] = loop.create_future()
@@ -45,6 +48,9 @@ async def run_with_timeout(work: Callable[[], T], seconds: float) -> T:
         return await asyncio.wait_for(asyncio.shield(done), seconds)
     except TimeoutError:
         _interrupt(worker)
+        # answer once it has stopped (and let go of the graph), so the next query does not
+        # wait for it; a worker deaf to the interruption is left after a few seconds
+        await asyncio.to_thread(worker.join, STOP_GRACE)
         raise Timeout(f"stopped after {seconds:g} s") from None
 
 
