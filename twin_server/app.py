@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from twin_server import __version__
+from twin_server.api.graphql.hub import Hub
 from twin_server.api.graphql.router import graphql_router
 from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.models.routes import router as models_router
@@ -139,12 +140,17 @@ def create_app(settings: Settings | None = None) -> TwinApp:
             mirror,
             CommandService(graph, models),
         )
+        hub = Hub(bus, limit=settings.graphql_subscriber_queue)
+        hub.start()
+        app.state.graphql_hub = hub
         _watch(metrics, bus, notifier, mirror, retention)
+        metrics.watch("twin_graphql_subscribers", "GraphQL subscribers", lambda: hub.subscribers)
         log.info("twin server ready: store %s", store.url)
         try:
             yield
         finally:
             await subscriptions.stop()
+            await hub.stop()
             await sender.aclose()
             await mqtt.aclose()
             for task in (mirror_task, retention_task):

@@ -9,6 +9,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from twin_server.api.graphql.hub import Hub
 from twin_server.api.ngsild.context import Services
 from twin_server.core.types import Entity
 from twin_server.jsonld.termmap import TermMap
@@ -18,9 +19,10 @@ TENANT_HEADER = "ngsild-tenant"
 
 
 class TwinContext(BaseContext):
-    def __init__(self, services: Services, tenant: str, terms: TermMap) -> None:
+    def __init__(self, services: Services, hub: Hub, tenant: str, terms: TermMap) -> None:
         super().__init__()
         self.services = services
+        self.hub = hub
         self.tenant = tenant
         self.terms = terms
         self.store_reads = 0

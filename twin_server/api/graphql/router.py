@@ -17,7 +17,8 @@ def graphql_router(settings: Settings) -> GraphQLRouter[Any, None]:
     async def context(request: HTTPConnection = None) -> TwinContext:  # type: ignore[assignment]
         services = request.app.state.services
         tenant = request.headers.get(TENANT_HEADER, "")
-        return TwinContext(services, tenant, await names_in_use(services))
+        hub = request.app.state.graphql_hub
+        return TwinContext(services, hub, tenant, await names_in_use(services))
 
     return GraphQLRouter(
         build_schema(settings),

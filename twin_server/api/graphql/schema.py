@@ -8,7 +8,7 @@ bounded: a maximum depth, a maximum of tokens and aliases, and a maximum page si
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 import strawberry
@@ -18,6 +18,7 @@ from strawberry.scalars import JSON
 
 from twin_server.api.graphql.codes import ErrorCodes
 from twin_server.api.graphql.errors import graphql_error
+from twin_server.api.graphql.hub import Overflowed
 from twin_server.api.graphql.shapes import attributes_from_input, entity_from_input
 from twin_server.api.graphql.types import (
     AttributeChange,
@@ -198,9 +199,9 @@ class Subscription:
     ) -> AsyncGenerator[TwinChange, None]:
         context = info.context
         wanted_type = _input(lambda: ingest.entity_types(type, context.terms)[0]) if type else None
-        async for event in _events(info):
-            if id is not None and event.entity_id != str(id):
-                continue
+        ids = [str(id)] if id is not None else []
+        types = [wanted_type] if wanted_type is not None and not ids else []
+        async for event in _events(info, ids=ids, types=types):
             if wanted_type is not None and wanted_type not in event.types:
                 continue
             yield change_of(event, info)
@@ -210,9 +211,7 @@ class Subscription:
         self, info: Info, twin_id: strawberry.ID, name: str
     ) -> AsyncGenerator[AttributeChange, None]:
         attr = _input(lambda: ingest.attribute_name(name, info.context.terms))
-        async for event in _events(info):
-            if event.entity_id != str(twin_id):
-                continue
+        async for event in _events(info, ids=[str(twin_id)]):
             for change in event.changes:
                 if change.name == attr:
                     yield AttributeChange(
@@ -228,8 +227,8 @@ class Subscription:
     async def command_status(
         self, info: Info, execution_id: strawberry.ID
     ) -> AsyncGenerator[CommandExecution, None]:
-        async for event in _events(info):
-            if event.entity_id == str(execution_id) and event.after is not None:
+        async for event in _events(info, ids=[str(execution_id)]):
+            if event.after is not None:
                 yield execution_of(dict(event.after))
 
     @strawberry.subscription(
@@ -241,10 +240,9 @@ class Subscription:
     ) -> AsyncGenerator[AttributeChange, None]:
         context = info.context
         wanted_type = _input(lambda: ingest.entity_types(type, context.terms)[0]) if type else None
-        async for event in _events(info):
+        ids = [str(twin_id)] if twin_id is not None else []
+        async for event in _events(info, ids=ids):
             if event.origin != "inference":
-                continue
-            if twin_id is not None and event.entity_id != str(twin_id):
                 continue
             if wanted_type is not None and wanted_type not in event.types:
                 continue
@@ -259,23 +257,24 @@ class Subscription:
                 )
 
 
-async def _events(info: Info) -> AsyncGenerator[Any, None]:
-    """This subscriber's change events of its tenant, in commit order. A subscriber that falls
-    further behind than its queue is dropped with an error saying so; others go on."""
+async def _events(
+    info: Info, *, ids: Iterable[str] = (), types: Iterable[str] = ()
+) -> AsyncGenerator[Any, None]:
+    """This subscriber's change events of its tenant (of these twins or types), in commit
+    order. A subscriber that falls further behind than its queue is dropped with an error
+    saying so; the others go on."""
     context = info.context
-    limit = context.services.settings.graphql_subscriber_queue
-    subscription = context.services.graph.bus.subscribe(max_pending=limit)
+    subscription = context.hub.subscribe(context.tenant, ids=ids, types=types)
     try:
         while True:
-            event = await subscription.get()
-            if subscription.overflowed:
+            try:
+                yield await subscription.get()
+            except Overflowed:
                 raise GraphQLError(
-                    f"this subscriber fell more than {limit} changes behind and was dropped; "
-                    "subscribe again (and read the twin's current state) to go on",
+                    f"this subscriber fell more than {subscription.limit} changes behind and "
+                    "was dropped; subscribe again (and read the twin's current state) to go on",
                     extensions={"code": "SUBSCRIBER_TOO_SLOW"},
-                )
-            if event.tenant == context.tenant:
-                yield event
+                ) from None
     finally:
         subscription.close()
 
