@@ -92,5 +92,8 @@ def _serve(settings: Settings) -> int:
         loop="uvloop",
         http="httptools",
         proxy_headers=False,
+        # GraphQL subscription messages are small and many: compressing each costs more CPU
+        # (measured: 7% of the server at 1,000 deliveries/s) than it saves on a LAN
+        ws_per_message_deflate=False,
     )
     return 0

@@ -24,6 +24,16 @@ def properties(entity: Entity, terms: TermMap) -> dict[str, Any]:
     return {k: v for k, v in rendered.items() if k not in ("id", "type", "scope")}
 
 
+def property_value(entity: Entity, name: str, terms: TermMap) -> Any:
+    """One property's value by short name (keyValues form; None when it has none)."""
+    iri = terms.expand(name)
+    instances = entity["attrs"].get(iri)
+    if not instances or instances[0].get("type") in RELATIONSHIP_KINDS:
+        return None
+    one = {"id": entity["id"], "type": entity["type"], "attrs": {iri: instances}}
+    return render_entity(one, View(terms, "keyValues")).get(terms.compact(iri))
+
+
 def relationships(entity: Entity, name: str | None = None) -> list[tuple[str, str, str | None]]:
     """(attribute IRI, target id, datasetId) of each relationship (of ``name`` only)."""
     found = []

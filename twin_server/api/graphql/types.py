@@ -32,7 +32,7 @@ class Twin:
 
     @strawberry.field(description="One property's value (null when the twin has none).")
     def property(self, info: Info, name: str) -> JSON | None:
-        return cast(JSON | None, shapes.properties(self.entity, info.context.terms).get(name))
+        return cast(JSON | None, shapes.property_value(self.entity, name, info.context.terms))
 
     @strawberry.field(description="Its relationships (of one name, if given), with targets.")
     def relationships(self, info: Info, name: str | None = None) -> list[Relationship]:
