@@ -157,3 +157,19 @@ async def test_a_bad_query_gets_an_error_with_a_code(
     body = response.json()
     assert body.get("errors"), body
     assert body["errors"][0]["extensions"]["code"] == code, body["errors"]
+
+
+async def test_graphiql_is_served_to_a_browser(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+
+
+async def test_tenants_see_only_their_twins(client: httpx.AsyncClient, gql: GraphQL) -> None:
+    body = {"id": "urn:ngsi-ld:Pump:east", "type": "Pump"}
+    created = await client.post(f"{NGSI}/entities", json=body, headers={"NGSILD-Tenant": "east"})
+    assert created.status_code == 201
+    query = '{ twin(id: "urn:ngsi-ld:Pump:east") { id } }'
+    assert (await gql.data(query)) == {"twin": None}
+    east = await gql(query, **{"NGSILD-Tenant": "east"})
+    assert east["data"] == {"twin": {"id": "urn:ngsi-ld:Pump:east"}}
