@@ -41,7 +41,7 @@ from twin_server.store.base import (
 from twin_server.store.entity_cache import EntityCache, Key, Row
 from twin_server.store.indexing import index_terms
 from twin_server.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
-from twin_server.store.sqlite_history import SqliteHistory
+from twin_server.store.sqlite_history import HistoryBatch, SqliteHistory
 
 log = logging.getLogger(__name__)
 
@@ -298,13 +298,16 @@ class SqliteStore(SqliteHistory):
 
     def _run_job(self, conn: sqlite3.Connection, job: _Job, written: dict[Key, Row | None]) -> None:
         mine: dict[Key, Row | None] = {}
+        history = HistoryBatch()
         conn.execute("SAVEPOINT job")
         try:
             if job.raw is not None:
                 job.raw(conn)
             job.results = [
-                self._run(conn, job.tenant, eid, op, written, mine) for eid, op in job.operations
+                self._run(conn, job.tenant, eid, op, written, mine, history)
+                for eid, op in job.operations
             ]
+            self._write_history(conn, history)
         except Exception as exc:  # sqlite3.Error, or a bug: this job is rolled back alone
             log.exception("a write failed and was rolled back")
             conn.execute("ROLLBACK TO job")
@@ -322,6 +325,7 @@ class SqliteStore(SqliteHistory):
         operation: Operation,
         written: dict[Key, Row | None],
         mine: dict[Key, Row | None],
+        history: HistoryBatch,
     ) -> Applied | Exception:
         """One operation inside the group's transaction. Operations never modify their input,
         so the cached (or earlier-in-this-group) entity is handed to them as it is."""
@@ -349,7 +353,7 @@ class SqliteStore(SqliteHistory):
             eid = self._write(conn, tenant, eid, before, after, doc)
             mine[key] = (eid, after) if after is not None else None
             seq = self._log(conn, tenant, entity_id, before, after, now)
-            self._record_history(conn, tenant, before, after, now)
+            self._record_history(history, tenant, before, after, now)
         return Applied(before, after, outcome, now, seq)
 
     @staticmethod

@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -56,6 +57,14 @@ T = TypeVar("T")
 SERIES_CACHE = 50_000  # series ids the writer remembers
 
 
+@dataclass(slots=True)
+class HistoryBatch:
+    """The history of one job of a group commit, written at its end."""
+
+    entities: list[tuple[str, str, bytes]] = field(default_factory=list)
+    rows: list[tuple[str, HistoryRow]] = field(default_factory=list)
+
+
 class SqliteHistory:
     """The history half of ``SqliteStore`` (a mixin: it uses the store's connections)."""
 
@@ -74,38 +83,37 @@ class SqliteHistory:
 
     def _record_history(
         self,
-        conn: sqlite3.Connection,
+        batch: HistoryBatch,
         tenant: str,
         before: Entity | None,
         after: Entity | None,
         at: str,
     ) -> None:
+        """Gather the history of one committed change; ``_write_history`` writes a job's."""
         if after is None:
             return
         if before is None or before["type"] != after["type"]:
-            self._history_entity(conn, tenant, after["id"], after["type"])
-        self._insert_rows(conn, tenant, rows_for_change(before, after, at))
+            batch.entities.append((tenant, after["id"], orjson.dumps(list(after["type"]))))
+        batch.rows.extend((tenant, row) for row in rows_for_change(before, after, at))
 
-    @staticmethod
-    def _history_entity(
-        conn: sqlite3.Connection, tenant: str, entity_id: str, types: Sequence[str]
-    ) -> None:
-        conn.execute(
-            "INSERT OR REPLACE INTO history_entities VALUES (?, ?, ?)",
-            (tenant, entity_id, orjson.dumps(list(types))),
-        )
-
-    def _insert_rows(
-        self, conn: sqlite3.Connection, tenant: str, rows: Sequence[HistoryRow]
-    ) -> None:
-        if not rows:
+    def _write_history(self, conn: sqlite3.Connection, batch: HistoryBatch) -> None:
+        """Write a job's history in a few statements, whatever its size: series ids of every
+        new (tenant, entity, attribute) are created and read back in bulk."""
+        if batch.entities:
+            conn.executemany(
+                "INSERT OR REPLACE INTO history_entities VALUES (?, ?, ?)", batch.entities
+            )
+        if not batch.rows:
             return
+        keys = [(tenant, r.entity_id, r.attr) for tenant, r in batch.rows]
+        self._resolve_series(conn, [k for k in dict.fromkeys(keys) if k not in self._series_ids])
+        ids = self._series_ids
         conn.executemany(
             "INSERT INTO history (series, ts, created, modified, deleted, dataset, num, doc) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    self._series(conn, (tenant, r.entity_id, r.attr)),
+                    ids[key],
                     r.observed,
                     r.created,
                     r.created,
@@ -114,28 +122,27 @@ class SqliteHistory:
                     r.number,
                     orjson.dumps(r.instance),
                 )
-                for r in rows
+                for key, (_, r) in zip(keys, batch.rows, strict=True)
             ],
         )
 
-    def _series(self, conn: sqlite3.Connection, key: SeriesKey) -> int:
-        found = self._series_ids.get(key)
-        if found is None:
-            # one statement for a new series (the usual case when it is not cached)
-            row = conn.execute(
-                "INSERT OR IGNORE INTO history_series (tenant, id, attr) VALUES (?, ?, ?) "
-                "RETURNING series",
-                key,
-            ).fetchone()
-            if row is None:
-                row = conn.execute(
-                    "SELECT series FROM history_series WHERE tenant=? AND id=? AND attr=?", key
-                ).fetchone()
-            found = int(row[0])
-            if len(self._series_ids) >= SERIES_CACHE:
-                self._series_ids.clear()
-            self._series_ids[key] = found
-        return found
+    def _resolve_series(self, conn: sqlite3.Connection, missing: list[SeriesKey]) -> None:
+        if len(self._series_ids) + len(missing) >= SERIES_CACHE:
+            self._series_ids.clear()
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            conn.executemany(
+                "INSERT OR IGNORE INTO history_series (tenant, id, attr) VALUES (?, ?, ?)", chunk
+            )
+            values = ",".join("(?, ?, ?)" for _ in chunk)
+            rows = conn.execute(
+                f"SELECT s.series, s.tenant, s.id, s.attr FROM (VALUES {values}) AS v "
+                "JOIN history_series AS s ON s.tenant = v.column1 AND s.id = v.column2 "
+                "AND s.attr = v.column3",
+                [part for key in chunk for part in key],
+            )
+            for series, tenant, entity_id, attr in rows:
+                self._series_ids[(tenant, entity_id, attr)] = series
 
     def _forget_series(self) -> None:
         """After a rollback: cached series ids may name rows that were never committed."""
@@ -195,11 +202,9 @@ class SqliteHistory:
     async def history_add(
         self, tenant: str, entity_id: str, types: Sequence[str], rows: Sequence[HistoryRow]
     ) -> None:
-        def work(conn: sqlite3.Connection) -> None:
-            self._history_entity(conn, tenant, entity_id, types)
-            self._insert_rows(conn, tenant, rows)
-
-        await self._run_raw(work)
+        batch = HistoryBatch([(tenant, entity_id, orjson.dumps(list(types)))])
+        batch.rows.extend((tenant, row) for row in rows)
+        await self._run_raw(lambda conn: self._write_history(conn, batch))
 
     async def history_delete(
         self,
