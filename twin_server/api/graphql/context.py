@@ -43,8 +43,21 @@ class TwinContext(BaseContext):
         self.twins.prime(entity["id"], entity)
 
 
+_names: list[tuple[object, TermMap]] = []  # the model set they were made for, and them
+
+
 async def names_in_use(services: Services) -> TermMap:
-    """Short names: the core @context with the one generated for every stored DTDL model."""
+    """Short names: the core @context with the one generated for every stored DTDL model
+    (made once per model set: an upload makes a new set)."""
+    models = services.models.models
+    if _names and _names[0][0] is models:
+        return _names[0][1]
+    found = await _names_for(services)
+    _names[:] = [(models, found)]
+    return found
+
+
+async def _names_for(services: Services) -> TermMap:
     has_models = bool(services.models.models.interfaces())
     stored = await services.graph.store.get_context("models") if has_models else None
     if stored is None:
