@@ -77,3 +77,23 @@ async def test_a_twin_without_commands_takes_none(client: httpx.AsyncClient, gql
     assert (await client.post("/ngsi-ld/v1/entities", json=body)).status_code == 201
     answer = await gql(SEND.replace("Pump:P1", "Valve:1"), {"payload": 1})
     assert "no DTDL model with Commands" in answer["errors"][0]["message"]
+
+
+async def test_models_are_introspected_with_their_contents(gql: GraphQL, pump_twin: None) -> None:
+    data = await gql.data(
+        """{ models(id: "dtmi:twinserver:example:Pump;1") {
+              id extends contents { name kind schema writable } } }"""
+    )
+    (pump,) = data["models"]
+    assert pump["extends"] == ["dtmi:twinserver:example:Equipment;1"]
+    contents = {c["name"]: c for c in pump["contents"]}
+    assert contents["setSpeed"]["kind"] == "Command"
+    assert contents["feeds"] == {
+        "name": "feeds",
+        "kind": "Relationship",
+        "schema": "dtmi:twinserver:example:Tank;1",
+        "writable": False,
+    }
+    assert (contents["speed"]["kind"], contents["speed"]["schema"]) == ("Property", "double")
+    everything = await gql.data("{ models { id } }")
+    assert len(everything["models"]) == 8

@@ -24,6 +24,8 @@ from twin_server.api.graphql.types import (
     AttributeChange,
     CommandExecution,
     Info,
+    Model,
+    ModelContent,
     PageInfo,
     Twin,
     TwinChange,
@@ -40,6 +42,8 @@ from twin_server.config import Settings
 from twin_server.core import ingest, operations
 from twin_server.core.types import VALUE_MEMBER
 from twin_server.errors import TwinError
+from twin_server.modeling.graph import all_contents
+from twin_server.modeling.values import schema_name
 
 
 @strawberry.input(description="A relationship to set: its name and the id of its target.")
@@ -109,9 +113,11 @@ class Query:
             total_count=page.total,
         )
 
-    @strawberry.field(description="The DTDL Interfaces uploaded, by DTMI.")
-    def models(self, info: Info) -> list[str]:
-        return sorted(e.id for e in info.context.services.models.models.interfaces())
+    @strawberry.field(description="The DTDL Interfaces uploaded, with their contents.")
+    def models(self, info: Info, id: str | None = None) -> list[Model]:
+        models = info.context.services.models.models
+        chosen = [e for e in models.interfaces() if id is None or e.id == id]
+        return [_model(models, e) for e in sorted(chosen, key=lambda e: e.id)]
 
 
 @strawberry.type
@@ -277,6 +283,29 @@ async def _events(
                 ) from None
     finally:
         subscription.close()
+
+
+def _model(models: Any, interface: Any) -> Model:
+    contents = []
+    for name, content in sorted(all_contents(models, interface.id).items()):
+        target = content.literals.get("target") if content.cls == "Relationship" else None
+        schema = target or content.one("schema")
+        shown = models.get(schema) if schema else None
+        contents.append(
+            ModelContent(
+                name=name,
+                kind=content.cls,
+                id=content.id,
+                schema=schema_name(shown) if shown is not None and not target else schema,
+                writable=content.literals.get("writable") is True,
+            )
+        )
+    return Model(
+        id=interface.id,
+        display_name=interface.literals.get("displayName"),
+        extends=list(interface.objects.get("extends", [])),
+        contents=contents,
+    )
 
 
 def _value(instances: Any) -> Any:

@@ -210,3 +210,20 @@ def execution_of(entity: Entity) -> CommandExecution:
         created_at=entity.get("createdAt"),
         modified_at=entity.get("modifiedAt"),
     )
+
+
+@strawberry.type(description="A content of a DTDL Interface (inherited ones included).")
+class ModelContent:
+    name: str
+    kind: str = strawberry.field(description="Property, Telemetry, Relationship, Component…")
+    id: str
+    schema: str | None = strawberry.field(description="Its schema (or a relationship's target).")
+    writable: bool
+
+
+@strawberry.type(description="An uploaded DTDL Interface.")
+class Model:
+    id: str
+    display_name: JSON | None
+    extends: list[str]
+    contents: list[ModelContent]
