@@ -43,7 +43,6 @@ def _give_code(error: GraphQLError) -> None:
     elif isinstance(original, GraphQLError):
         code = (original.extensions or {}).get("code", "BAD_USER_INPUT")
     else:
-        log.error("GraphQL resolver failed", exc_info=original)
         code = "INTERNAL_SERVER_ERROR"
         error.message = "internal error; the server log has the details"
     extensions["code"] = code

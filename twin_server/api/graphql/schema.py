@@ -8,6 +8,7 @@ bounded: a maximum depth, a maximum of tokens and aliases, and a maximum page si
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
@@ -44,6 +45,8 @@ from twin_server.core.types import VALUE_MEMBER
 from twin_server.errors import TwinError
 from twin_server.modeling.graph import all_contents
 from twin_server.modeling.values import schema_name
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.input(description="A relationship to set: its name and the id of its target.")
@@ -335,8 +338,17 @@ async def _write(info: Info, twin_id: str, operation: Any) -> Any:
     return applied.after if applied.after is not None else applied.before
 
 
+class TwinSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log bugs only: a client's bad document or input is the client's to see, not ours."""
+        for error in errors:
+            original = error.original_error
+            if original is not None and not isinstance(original, TwinError | GraphQLError):
+                log.error("GraphQL resolver failed: %s", error.message, exc_info=original)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return TwinSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
