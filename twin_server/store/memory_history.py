@@ -71,8 +71,7 @@ class MemoryHistory:
             orjson.dumps(row.instance)
             series = self._series.setdefault((tenant, row.entity_id, row.attr), [])
             stored = Stored(next(self._iids), row)
-            keys = [(s.observed, s.iid) for s in series]
-            series.insert(bisect.bisect(keys, (stored.observed, stored.iid)), stored)
+            series.insert(bisect.bisect(series, (stored.observed, stored.iid), key=_order), stored)
 
     def _of(self, tenant: str, entity_id: str) -> list[tuple[str, list[Stored]]]:
         return sorted(
@@ -174,8 +173,9 @@ class MemoryHistory:
                 replacement.modified = row.created
                 replacement.instance["createdAt"] = created
                 del series[index]
-                keys = [(s.observed, s.iid) for s in series]
-                series.insert(bisect.bisect(keys, (row.observed, instance)), replacement)
+                series.insert(
+                    bisect.bisect(series, (row.observed, instance), key=_order), replacement
+                )
                 return True
         return False
 
@@ -192,6 +192,10 @@ class MemoryHistory:
             total += len(series) - len(keep)
             series[:] = keep
         return total
+
+
+def _order(stored: Stored) -> tuple[int, int]:
+    return stored.observed, stored.iid
 
 
 def _admits(stored: Stored, time: TimeFilter) -> bool:
