@@ -100,7 +100,7 @@ class Connection:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_publish = self._on_publish
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # paho may call on_publish from inside publish()
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self._early: set[int] = set()  # acknowledged before the publisher registered
         self._connected: asyncio.Future[None] = loop.create_future()
