@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(
         50, gt=0, description="Most aliases one GraphQL document may use."
     )
+    graphql_max_complexity: int = Field(
+        100_000,
+        gt=0,
+        description="Largest GraphQL query cost accepted: fields times the sizes of the lists "
+        "they are in.",
+    )
     graphql_subscriber_queue: int = Field(
         1000,
         gt=0,

@@ -14,10 +14,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.scalars import JSON
 
 from twin_server.api.graphql.codes import ErrorCodes
+from twin_server.api.graphql.complexity import complexity_rule
 from twin_server.api.graphql.errors import graphql_error
 from twin_server.api.graphql.hub import Overflowed
 from twin_server.api.graphql.shapes import attributes_from_input, entity_from_input
@@ -356,6 +362,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            lambda: AddValidationRules([complexity_rule(settings.graphql_max_complexity)]),
             ErrorCodes,
         ],
     )
