@@ -25,13 +25,10 @@ class TwinContext(BaseContext):
         self.hub = hub
         self.tenant = tenant
         self.terms = terms
-        self.store_reads = 0
-        """Store calls made for this operation (the loader keeps them few)."""
         self.twins: DataLoader[str, Entity | None] = DataLoader(load_fn=self._load)
 
     async def _load(self, ids: Sequence[str]) -> list[Entity | None]:
         """Every twin asked for in one tick of the operation: one store scan."""
-        self.store_reads += 1
         found: dict[str, Entity] = {}
         candidates = Candidates(ids=frozenset(ids))
         async for chunk in self.services.graph.store.scan(self.tenant, candidates):

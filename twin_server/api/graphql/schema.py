@@ -103,7 +103,6 @@ class Query:
             )
         except TwinError as exc:
             raise graphql_error(exc) from exc
-        context.store_reads += 1
         entities = page.entities[:first]
         for entity in entities:
             context.prime(entity)
@@ -212,13 +211,7 @@ class Subscription:
     async def twin_changed(
         self, info: Info, id: strawberry.ID | None = None, type: str | None = None
     ) -> AsyncGenerator[TwinChange, None]:
-        context = info.context
-        wanted_type = _input(lambda: ingest.entity_types(type, context.terms)[0]) if type else None
-        ids = [str(id)] if id is not None else []
-        types = [wanted_type] if wanted_type is not None and not ids else []
-        async for event in _events(info, ids=ids, types=types):
-            if wanted_type is not None and wanted_type not in event.types:
-                continue
+        async for event in _twin_events(info, id, type):
             yield change_of(event, info)
 
     @strawberry.subscription(description="Committed changes of one attribute of one twin.")
@@ -254,12 +247,8 @@ class Subscription:
         self, info: Info, twin_id: strawberry.ID | None = None, type: str | None = None
     ) -> AsyncGenerator[AttributeChange, None]:
         context = info.context
-        wanted_type = _input(lambda: ingest.entity_types(type, context.terms)[0]) if type else None
-        ids = [str(twin_id)] if twin_id is not None else []
-        async for event in _events(info, ids=ids):
+        async for event in _twin_events(info, twin_id, type):
             if event.origin != "inference":
-                continue
-            if wanted_type is not None and wanted_type not in event.types:
                 continue
             for change in event.changes:
                 yield AttributeChange(
@@ -270,6 +259,20 @@ class Subscription:
                     at=event.at,
                     seq=event.seq,
                 )
+
+
+async def _twin_events(
+    info: Info, twin_id: strawberry.ID | None, type_name: str | None
+) -> AsyncGenerator[Any, None]:
+    """The change events of one twin, or of the twins of a type (neither: of every twin)."""
+    wanted = None
+    if type_name is not None:
+        wanted = _input(lambda: ingest.entity_types(type_name, info.context.terms)[0])
+    ids = [str(twin_id)] if twin_id is not None else []
+    types = [wanted] if wanted is not None and not ids else []
+    async for event in _events(info, ids=ids, types=types):
+        if wanted is None or wanted in event.types:
+            yield event
 
 
 async def _events(
