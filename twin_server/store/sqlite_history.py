@@ -153,10 +153,21 @@ class SqliteHistory:
     async def history_entities(
         self, tenant: str, ids: frozenset[str] | None = None
     ) -> list[tuple[str, tuple[str, ...]]]:
-        rows = self._db.execute(
-            "SELECT id, types FROM history_entities WHERE tenant=? ORDER BY id", (tenant,)
-        )
-        return [(r[0], tuple(orjson.loads(r[1]))) for r in rows if ids is None or r[0] in ids]
+        if ids is None:
+            rows = self._db.execute(
+                "SELECT id, types FROM history_entities WHERE tenant=? ORDER BY id", (tenant,)
+            ).fetchall()
+        else:  # by the primary key, not a scan of the tenant's entities
+            wanted, rows = sorted(ids), []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows += self._db.execute(
+                    "SELECT id, types FROM history_entities WHERE tenant=? AND id IN "
+                    f"({','.join('?' * len(chunk))})",
+                    (tenant, *chunk),
+                ).fetchall()
+            rows.sort()
+        return [(r[0], tuple(orjson.loads(r[1]))) for r in rows]
 
     def _series_of(
         self, tenant: str, entity_id: str, db: sqlite3.Connection | None = None

@@ -36,15 +36,16 @@ class TemporalService:
         history; attrs against the attributes with history; q, geoQ and scopeQ against the
         entity's current state (an entity that no longer exists does not match them)."""
         await self._tenant(tenant)
+        selector = EntityQuery(query.ids, query.id_pattern, query.types)
+        on_state = query.q is not None or query.geo is not None or query.scope is not None
+        state = EntityQuery(q=query.q, geo=query.geo, scope=query.scope)
         found = []
         for entity_id, types in await self.store.history_entities(tenant, query.ids):
             shell: Entity = {"id": entity_id, "type": list(types), "attrs": {}}
-            selector = EntityQuery(query.ids, query.id_pattern, query.types)
             if not selector.matches(shell):
                 continue
-            if query.q is not None or query.geo is not None or query.scope is not None:
+            if on_state:
                 current = await self.store.get(tenant, entity_id)
-                state = EntityQuery(q=query.q, geo=query.geo, scope=query.scope)
                 if current is None or not state.matches(current):
                     continue
             found.append(TemporalEntity(entity_id, types))

@@ -127,6 +127,11 @@ async def test_queries_select_entities_by_type_and_attrs(client: httpx.AsyncClie
     assert by_type.status_code == 200, by_type.text
     assert [e["id"] for e in by_type.json()] == [P1, "urn:ngsi-ld:Pump:2"]
     assert by_type.headers["NGSILD-Results-Count"] == "2"
+    paged = await client.get(
+        TEMPORAL, params={"type": "Pump", "limit": "1", "offset": "1", "count": "true"}
+    )
+    assert [e["id"] for e in paged.json()] == ["urn:ngsi-ld:Pump:2"]
+    assert paged.headers["NGSILD-Results-Count"] == "2"
     by_attr = await client.get(TEMPORAL, params={"type": "Pump", "attrs": "speed"})
     assert [e["id"] for e in by_attr.json()] == [P1]
     by_q = await client.get(TEMPORAL, params={"type": "Pump,Tank", "q": "speed>2"})

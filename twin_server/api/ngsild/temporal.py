@@ -40,6 +40,7 @@ from twin_server.temporal.model import (
     TIME_PROPERTIES,
     AggregateQuery,
     HistoryRow,
+    Series,
     SeriesQuery,
     TimeFilter,
     TimeProperty,
@@ -97,9 +98,7 @@ async def query_temporal_post(request: Request) -> Response:
 
 
 async def _query(request: Request, nreq: NgsiRequest, params: Any, media: str) -> Response:
-    if not any(
-        params.get(k) is not None for k in ("id", "idPattern", "type", "attrs", "q", "georel")
-    ):
+    if not any(params.get(k) is not None for k in _SELECTORS):
         raise BadRequestData(
             "a temporal query needs at least one of id, idPattern, type, attrs, q or georel"
         )
@@ -107,16 +106,26 @@ async def _query(request: Request, nreq: NgsiRequest, params: Any, media: str) -
     settings = services(request).settings
     limit, offset, count = p.paging(params, settings)
     plan = _plan(params, nreq.terms, settings.temporal_max_instances)
-    found = await temporal(request).entities(nreq.tenant, query)
-    rendered, truncated = [], False
-    for entity in found:
-        shown, cut = await _entity(request, nreq, entity, plan)
-        if shown is not None:
-            rendered.append(shown)
-            truncated = truncated or cut
-    headers = {"NGSILD-Results-Count": str(len(rendered))} if count else {}
-    page = rendered[offset : offset + limit]
-    return body_response(nreq, page, media=media, headers=headers, status=206 if truncated else 200)
+    service = temporal(request)
+    page: list[dict[str, Any]] = []
+    matched, truncated = 0, False
+    for entity in await service.entities(nreq.tenant, query):
+        if not count and matched >= offset + limit:
+            break
+        in_page = offset <= matched < offset + limit
+        if not in_page and not plan.attrs_given:
+            matched += 1  # every entity is shown: no need to read what is not
+            continue
+        series = await service.series(nreq.tenant, entity.id, plan.series)
+        if not series and plan.attrs_given:
+            continue  # its history has none of the attributes asked for
+        matched += 1
+        if in_page:
+            page.append(await _entity(request, nreq, entity, plan, series))
+            truncated = truncated or any(s.truncated for s in series)
+    headers = {"NGSILD-Results-Count": str(matched)} if count else {}
+    status = 206 if truncated and plan.aggregate is None else 200
+    return body_response(nreq, page, media=media, headers=headers, status=status)
 
 
 async def retrieve_temporal(request: Request) -> Response:
@@ -125,9 +134,11 @@ async def retrieve_temporal(request: Request) -> Response:
     nreq = await read_request(request, (*VIEW, *TIME_PARAMS))
     settings = services(request).settings
     plan = _plan(nreq.params, nreq.terms, settings.temporal_max_instances)
-    entity = await temporal(request).get(nreq.tenant, ingest.entity_id(request.path_params["id"]))
-    shown, truncated = await _entity(request, nreq, entity, plan, keep_empty=True)
-    assert shown is not None
+    service = temporal(request)
+    entity = await service.get(nreq.tenant, ingest.entity_id(request.path_params["id"]))
+    series = await service.series(nreq.tenant, entity.id, plan.series)
+    shown = await _entity(request, nreq, entity, plan, series)
+    truncated = plan.aggregate is None and any(s.truncated for s in series)
     headers = _content_range(shown, plan.view.time) if truncated else {}
     return body_response(
         nreq, shown, media=media, status=206 if truncated else 200, headers=headers
@@ -231,30 +242,21 @@ def _aggregate(params: Any, time: TimeFilter) -> AggregateQuery:
 
 
 async def _entity(
-    request: Request,
-    nreq: NgsiRequest,
-    entity: TemporalEntity,
-    plan: Plan,
-    *,
-    keep_empty: bool = False,
-) -> tuple[dict[str, Any] | None, bool]:
-    """The entity's temporal representation, and whether an attribute was cut short. None
-    when a query's attrs select none of its attributes."""
-    service = temporal(request)
-    series = await service.series(nreq.tenant, entity.id, plan.series)
-    if not series and plan.attrs_given and not keep_empty:
-        return None, False
+    request: Request, nreq: NgsiRequest, entity: TemporalEntity, plan: Plan, series: list[Series]
+) -> dict[str, Any]:
+    """The entity's temporal representation from the series read for it."""
     if plan.aggregate is None:
-        shown = temporal_entity(entity, series, plan.view)
-        return shown, any(s.truncated for s in series)
+        return temporal_entity(entity, series, plan.view)
     out = head(entity, nreq.terms)
     for one in series:
-        buckets = await service.aggregate(nreq.tenant, entity.id, one.attr, plan.aggregate)
+        buckets = await temporal(request).aggregate(
+            nreq.tenant, entity.id, one.attr, plan.aggregate
+        )
         kind = one.instances[-1]["type"]
         out[nreq.terms.compact(one.attr)] = aggregated_attribute(
             kind, buckets, plan.aggregate.methods
         )
-    return out, False
+    return out
 
 
 def _content_range(shown: dict[str, Any], prop: TimeProperty) -> dict[str, str]:
