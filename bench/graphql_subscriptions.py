@@ -23,7 +23,7 @@ import httpx
 import orjson
 import websockets
 
-from bench.loadgen import http_request, paced_load, percentiles
+from bench.loadgen import drain, paced_load, paced_summary, percentiles, speed_update
 from bench.ngsild_http import Server
 
 NGSI = "/ngsi-ld/v1"
@@ -97,27 +97,18 @@ async def run(server: Server, args: argparse.Namespace) -> int:
     rss_after = server.rss_mb()
 
     def request(i: int) -> bytes:
-        now = time.time()
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-        body = orjson.dumps(
-            {
-                "speed": {"type": "Property", "value": i, "observedAt": stamp},
-                "sentAt": {"type": "Property", "value": now, "observedAt": stamp},
-            }
-        )
-        path = f"{NGSI}/entities/{twin(i % n)}/attrs"
-        return http_request("PATCH", path, body, {"Content-Type": "application/json"})
+        return speed_update(twin(i % n), i)
 
     host, port = address.split(":")
     load = {"rate": args.rate, "connections": args.connections, "request": request}
     await paced_load(host, int(port), seconds=3, **load)  # warm-up
-    await drain(out)
+    await drain(lambda: out.count)
     out.measuring = True
     before = out.count
     cpu_before = server.cpu_seconds()
     paced = await paced_load(host, int(port), seconds=args.seconds, **load)
     cpu = (server.cpu_seconds() - cpu_before) / paced.seconds
-    await drain(out)
+    await drain(lambda: out.count)
     delivered = out.count - before
     for task in tasks:
         task.cancel()
@@ -127,10 +118,7 @@ async def run(server: Server, args: argparse.Namespace) -> int:
         f"{n} websocket subscribers, each on twinChanged of one twin; {args.connections} "
         f"connections for the updates; {args.seconds:g} s measured after a 3 s warm-up"
     )
-    print(
-        f"updates: {paced.sent} sent at {paced.sent / paced.seconds:.0f}/s "
-        f"(target {args.rate:g}/s, {paced.late} late by >10 ms, {paced.failed} failed)"
-    )
+    print(paced_summary(paced, args.rate))
     missing = paced.sent - delivered
     print(f"delivered: {delivered} of {paced.sent} (missing {missing}); errors {out.errors}")
     print(f"update-to-delivery latency: p50 {p50:.1f} ms  p99 {p99:.1f} ms")
@@ -140,14 +128,6 @@ async def run(server: Server, args: argparse.Namespace) -> int:
         f"({(rss_after - rss_before) * 1024 / n:.1f} KB per subscriber)"
     )
     return 0 if delivered == paced.sent else 1
-
-
-async def drain(out: Deliveries, quiet: float = 1.0, limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    last = -1
-    while out.count != last and time.monotonic() < deadline:
-        last = out.count
-        await asyncio.sleep(quiet)
 
 
 def twin(i: int) -> str:

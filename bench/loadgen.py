@@ -130,3 +130,34 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     if not ordered:
         return float("nan"), float("nan")
     return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.99) - 1)]
+
+
+def speed_update(entity_id: str, value: int, *, observed: bool = True) -> bytes:
+    """PATCH /entities/{id}/attrs setting ``speed`` and ``sentAt`` (now, read back by the
+    receiver); a device's measurement carries its ``observedAt``, a static update does not."""
+    now = time.time()
+    speed: dict[str, object] = {"type": "Property", "value": value}
+    sent: dict[str, object] = {"type": "Property", "value": now}
+    if observed:
+        speed["observedAt"] = sent["observedAt"] = time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)
+        )
+    body = orjson.dumps({"speed": speed, "sentAt": sent})
+    path = f"/ngsi-ld/v1/entities/{entity_id}/attrs"
+    return http_request("PATCH", path, body, {"Content-Type": "application/json"})
+
+
+async def drain(arrived: Callable[[], int], quiet: float = 1.0, limit: float = 30.0) -> None:
+    """Wait until ``arrived()`` has not moved for ``quiet`` seconds (at most ``limit``)."""
+    deadline = time.monotonic() + limit
+    last = -1
+    while arrived() != last and time.monotonic() < deadline:
+        last = arrived()
+        await asyncio.sleep(quiet)
+
+
+def paced_summary(paced: Paced, rate: float) -> str:
+    return (
+        f"updates: {paced.sent} sent at {paced.sent / paced.seconds:.0f}/s "
+        f"(target {rate:g}/s, {paced.late} late by >10 ms, {paced.failed} failed)"
+    )

@@ -21,9 +21,8 @@ import tempfile
 import time
 
 import httpx
-import orjson
 
-from bench.loadgen import Receiver, http_request, paced_load, percentiles
+from bench.loadgen import Receiver, drain, paced_load, paced_summary, percentiles, speed_update
 from bench.ngsild_http import Server
 
 NGSI = "/ngsi-ld/v1"
@@ -72,28 +71,19 @@ async def run(server: Server, args: argparse.Namespace) -> int:
         rss_after = server.rss_mb()
 
     def request(i: int) -> bytes:
-        now = time.time()
-        speed: dict[str, object] = {"type": "Property", "value": i}
-        sent: dict[str, object] = {"type": "Property", "value": now}
-        if not args.static:  # a device's measurement carries its time
-            speed["observedAt"] = sent["observedAt"] = time.strftime(
-                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)
-            )
-        body = orjson.dumps({"speed": speed, "sentAt": sent})
-        path = f"{NGSI}/entities/{pump(i % n)}/attrs"
-        return http_request("PATCH", path, body, {"Content-Type": "application/json"})
+        return speed_update(pump(i % n), i, observed=not args.static)
 
     host, port_s = server.url.removeprefix("http://").split(":")
     load = {"rate": args.rate, "connections": args.connections, "request": request}
     await paced_load(host, int(port_s), seconds=3, **load)  # warm-up
-    await drain(receiver)
+    await drain(lambda: receiver.entities)
     receiver.measuring = True
     entities_before = receiver.entities
     cpu_before, own_before = server.cpu_seconds(), time.process_time()
     paced = await paced_load(host, int(port_s), seconds=args.seconds, **load)
     server_cpu = (server.cpu_seconds() - cpu_before) / paced.seconds
     own_cpu = (time.process_time() - own_before) / paced.seconds
-    await drain(receiver)
+    await drain(lambda: receiver.entities)
     receiver.measuring = False
     notified = receiver.entities - entities_before
     p50, p99 = percentiles(receiver.latencies_ms)
@@ -104,10 +94,7 @@ async def run(server: Server, args: argparse.Namespace) -> int:
         f"{n} subscriptions on type Pump (one pump each), {args.connections} connections, "
         f"{args.seconds:g} s measured after a 3 s warm-up; updates: {kind}"
     )
-    print(
-        f"updates: {paced.sent} sent at {paced.sent / paced.seconds:.0f}/s "
-        f"(target {args.rate:g}/s, {paced.late} late by >10 ms, {paced.failed} failed)"
-    )
+    print(paced_summary(paced, args.rate))
     missing = paced.sent - notified
     print(f"notified entities: {notified} of {paced.sent} updates (missing {missing})")
     print(f"update-to-notification latency: p50 {p50:.1f} ms  p99 {p99:.1f} ms")
@@ -122,15 +109,6 @@ async def run(server: Server, args: argparse.Namespace) -> int:
         f"({(rss_after - rss_before) * 1024 / n:.1f} KB per subscription)"
     )
     return 0 if notified == paced.sent else 1
-
-
-async def drain(receiver: Receiver, quiet: float = 1.0, limit: float = 30.0) -> None:
-    """Wait until no notification has arrived for ``quiet`` seconds."""
-    deadline = time.monotonic() + limit
-    last = -1
-    while receiver.entities != last and time.monotonic() < deadline:
-        last = receiver.entities
-        await asyncio.sleep(quiet)
 
 
 def pump(i: int) -> str:
