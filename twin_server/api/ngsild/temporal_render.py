@@ -47,12 +47,12 @@ def temporal_entity(
     entity: TemporalEntity, series: list[Series], view: TemporalView
 ) -> dict[str, Any]:
     out = head(entity, view.terms)
+    instance_view = view.instance_view()
     for one in series:
         name = view.terms.compact(one.attr)
         if view.format == "temporalValues":
-            out[name] = _simplified(one.instances, view)
+            out[name] = _simplified(one.instances, view, instance_view)
         else:
-            instance_view = view.instance_view()
             out[name] = [
                 {**render_instance(i, instance_view), "instanceId": i["instanceId"]}
                 for i in one.instances
@@ -60,7 +60,7 @@ def temporal_entity(
     return out
 
 
-def _simplified(instances: list[Instance], view: TemporalView) -> Any:
+def _simplified(instances: list[Instance], view: TemporalView, instance_view: View) -> Any:
     """One object per datasetId: ``{"type": kind, "values": [[value, time], ...]}``."""
     groups: dict[str | None, list[Instance]] = {}
     for inst in instances:
@@ -68,7 +68,7 @@ def _simplified(instances: list[Instance], view: TemporalView) -> Any:
     out = []
     for dataset, members in groups.items():
         kind = members[-1]["type"]
-        pairs = [[_value(i, view), _time(i, view.time)] for i in members]
+        pairs = [[_value(i, view, instance_view), _time(i, view.time)] for i in members]
         shown: dict[str, Any] = {"type": kind, SIMPLIFIED_MEMBER.get(kind, "values"): pairs}
         if dataset is not None:
             shown["datasetId"] = dataset
@@ -76,7 +76,7 @@ def _simplified(instances: list[Instance], view: TemporalView) -> Any:
     return out[0] if len(out) == 1 else out
 
 
-def _value(inst: Instance, view: TemporalView) -> Any:
+def _value(inst: Instance, view: TemporalView, instance_view: View) -> Any:
     kind = inst["type"]
     value = inst.get(VALUE_MEMBER.get(kind, "value"))
     if kind == VOCAB_PROPERTY:
@@ -86,7 +86,7 @@ def _value(inst: Instance, view: TemporalView) -> Any:
             else (view.terms.compact(value) if isinstance(value, str) else value)
         )
     if kind == LANGUAGE_PROPERTY and view.lang is not None and isinstance(value, dict):
-        return render_instance(inst, view.instance_view()).get("value")
+        return render_instance(inst, instance_view).get("value")
     return value
 
 
