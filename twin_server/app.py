@@ -143,8 +143,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         hub = Hub(bus, limit=settings.graphql_subscriber_queue)
         hub.start()
         app.state.graphql_hub = hub
-        _watch(metrics, bus, notifier, mirror, retention)
-        metrics.watch("twin_graphql_subscribers", "GraphQL subscribers", lambda: hub.subscribers)
+        _watch(metrics, bus, notifier, mirror, retention, hub)
         log.info("twin server ready: store %s", store.url)
         try:
             yield
@@ -173,7 +172,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(models_router)
     app.include_router(sparql_router)
-    app.include_router(graphql_router(settings), prefix="")
+    app.include_router(graphql_router(settings))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -214,7 +213,12 @@ async def _health(request: Request) -> Response:
 
 
 def _watch(
-    metrics: Metrics, bus: EventBus, notifier: Notifier, mirror: Mirror, retention: Retention
+    metrics: Metrics,
+    bus: EventBus,
+    notifier: Notifier,
+    mirror: Mirror,
+    retention: Retention,
+    hub: Hub,
 ) -> None:
     """Gauges of the long-running parts, read at each scrape of /metrics."""
     subs = notifier.subscriptions.values
@@ -238,6 +242,7 @@ def _watch(
             "Events taken by the semantic mirror",
             lambda: mirror.applied,
         ),
+        ("twin_graphql_subscribers", "GraphQL subscribers", lambda: hub.subscribers),
     ):
         metrics.watch(name, documentation, read)
 
