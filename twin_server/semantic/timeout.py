@@ -47,6 +47,9 @@ async def run_with_timeout(work: Callable[[], T], seconds: float) -> T:
     try:
         return await asyncio.wait_for(asyncio.shield(done), seconds)
     except TimeoutError:
+        # nobody waits for the outcome any more: settling it later would leave an exception
+        # nobody retrieves, which asyncio reports as an error of the loop
+        done.cancel()
         _interrupt(worker)
         # answer once it has stopped (and let go of the graph), so the next query does not
         # wait for it; a worker deaf to the interruption is left after a few seconds
