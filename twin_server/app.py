@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from twin_server import __version__
 from twin_server.api.graphql.hub import Hub
+from twin_server.api.graphql.live import LiveSchema
 from twin_server.api.graphql.router import graphql_router
 from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.models.routes import router as models_router
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         hub = Hub(bus, limit=settings.graphql_subscriber_queue)
         hub.start()
         app.state.graphql_hub = hub
+        await LiveSchema(settings, graphql, models).start()
         _watch(metrics, bus, notifier, mirror, retention, hub)
         log.info("twin server ready: store %s", store.url)
         try:
@@ -172,7 +174,8 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(models_router)
     app.include_router(sparql_router)
-    app.include_router(graphql_router(settings))
+    graphql = graphql_router(settings)
+    app.include_router(graphql)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

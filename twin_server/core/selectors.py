@@ -36,6 +36,16 @@ class Selector:
         """True for a name or an OR of names: any one of them present is a match."""
         return self.op == "leaf" or (self.op == "or" and all(p.op == "leaf" for p in self.parts))
 
+    def widened(self, more: Callable[[str], list[str]]) -> Selector:
+        """Each name ``n`` replaced by ``n`` OR any of ``more(n)`` (its subtypes, say)."""
+        if self.op == "leaf":
+            extra = more(self.name)
+            if not extra:
+                return self
+            leaves = (self, *(Selector("leaf", name=n) for n in extra))
+            return Selector("or", leaves)
+        return Selector(self.op, tuple(p.widened(more) for p in self.parts))
+
     def names(self) -> set[str]:
         if self.op == "leaf":
             return {self.name}

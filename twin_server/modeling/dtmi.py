@@ -26,6 +26,13 @@ def version_suffix(identifier: str) -> str:
     return ";" + identifier.split(";", 1)[1] if ";" in identifier else ""
 
 
+def sort_key(identifier: str) -> tuple[str, int]:
+    """Orders DTMIs by path, then by major version as a number (``;10`` after ``;2``)."""
+    base, _, version = identifier.partition(";")
+    major = version.split(".", 1)[0]
+    return base, int(major) if major.isdigit() else 0
+
+
 def child_id(parent: str, *segments: str) -> str:
     """The id DTDL gives an element defined without one, inside ``parent``:
     ``dtmi:ex:I;1`` + (``_contents``, ``__speed``) → ``dtmi:ex:I:_contents:__speed;1``."""

@@ -47,6 +47,11 @@ def ancestors(models: ModelSet, interface_id: str) -> list[str]:
     return seen
 
 
+def descendants(models: ModelSet, interface_id: str) -> list[str]:
+    """Every Interface that extends ``interface_id``, directly or not."""
+    return sorted(e.id for e in models.interfaces() if interface_id in ancestors(models, e.id))
+
+
 def all_contents(models: ModelSet, interface_id: str) -> dict[str, Element]:
     """The contents of an Interface by name, inherited ones included (DTDL makes names unique
     across the hierarchy)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from twin_server.modeling.dtmi import sort_key
 from twin_server.modeling.graph import all_contents
 from twin_server.modeling.model import ModelSet
 
@@ -32,7 +33,7 @@ def models_context(models: ModelSet, interface_ids: list[str]) -> dict[str, Any]
     every content name that means one IRI across all of them (ambiguous names are left out:
     use the Interface's own context for those)."""
     types: dict[str, str] = {}
-    for interface_id in sorted(interface_ids, key=_version):
+    for interface_id in sorted(interface_ids, key=sort_key):
         types[short_name(interface_id)] = interface_id
     meanings: dict[str, set[str]] = {}
     for interface_id in interface_ids:
@@ -41,9 +42,3 @@ def models_context(models: ModelSet, interface_ids: list[str]) -> dict[str, Any]
     terms: dict[str, Any] = {n: next(iter(i)) for n, i in meanings.items() if len(i) == 1}
     terms.update(types)
     return {"@context": terms}
-
-
-def _version(interface_id: str) -> tuple[str, int]:
-    base, _, version = interface_id.partition(";")
-    major = version.split(".", 1)[0]
-    return base, int(major) if major.isdigit() else 0

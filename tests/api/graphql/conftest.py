@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -31,3 +33,24 @@ class GraphQL:
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQL:
     return GraphQL(client)
+
+
+@contextmanager
+def counted_reads(store: Any) -> Iterator[dict[str, int]]:
+    """Counts the store's scans and gets while the block runs."""
+    calls = {"scan": 0, "get": 0}
+    scan, get = store.scan, store.get
+
+    def counted_scan(*args: Any, **kwargs: Any) -> Any:
+        calls["scan"] += 1
+        return scan(*args, **kwargs)
+
+    async def counted_get(*args: Any, **kwargs: Any) -> Any:
+        calls["get"] += 1
+        return await get(*args, **kwargs)
+
+    store.scan, store.get = counted_scan, counted_get
+    try:
+        yield calls
+    finally:
+        store.scan, store.get = scan, get

@@ -3,12 +3,10 @@ both ways, batched store reads, and the limits that bound a query."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
-from tests.api.graphql.conftest import GraphQL
+from tests.api.graphql.conftest import GraphQL, counted_reads
 from twin_server.app import TwinApp
 
 pytestmark = pytest.mark.anyio
@@ -102,26 +100,11 @@ async def test_a_hundred_twins_with_their_relationships_cost_a_few_store_reads(
     client: httpx.AsyncClient, gql: GraphQL, app: TwinApp
 ) -> None:
     await seed(client, pumps=100)
-    store = app.state.services.graph.store
-    calls = {"scan": 0, "get": 0}
-    scan, get = store.scan, store.get
-
-    def counted_scan(*args: Any, **kwargs: Any) -> Any:
-        calls["scan"] += 1
-        return scan(*args, **kwargs)
-
-    async def counted_get(*args: Any, **kwargs: Any) -> Any:
-        calls["get"] += 1
-        return await get(*args, **kwargs)
-
-    store.scan, store.get = counted_scan, counted_get
-    try:
+    with counted_reads(app.state.services.graph.store) as calls:
         data = await gql.data(
             """{ twins(type: "Pump", first: 100) { edges { node { id
                  relationships { target { id properties } } } } } }"""
         )
-    finally:
-        store.scan, store.get = scan, get
     edges = data["twins"]["edges"]
     assert len(edges) == 100
     assert all(

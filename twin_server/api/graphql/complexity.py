@@ -1,7 +1,8 @@
 """A query's cost, bounded before it runs: each field costs 1, times the sizes of the lists it
-sits in (``twins(first: N)`` counts N, a twin's ``relationships`` / ``incoming`` count
-``FANOUT`` each). Deep traversals over big pages are refused with QUERY_TOO_COMPLEX instead
-of being allowed to read the whole graph."""
+sits in (``twins(first: N)`` counts N, any other list of objects, such as a twin's
+``relationships``, ``incoming`` or a typed relationship field, counts ``FANOUT``). Deep
+traversals over big pages are refused with QUERY_TOO_COMPLEX instead of being allowed to read
+the whole graph."""
 
 from __future__ import annotations
 
@@ -11,12 +12,20 @@ from graphql import (
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
+    get_named_type,
+    get_nullable_type,
+    is_composite_type,
+    is_list_type,
 )
 
 FANOUT = 10  # what a relationship list is assumed to hold
@@ -29,7 +38,8 @@ def complexity_rule(limit: int) -> type[ValidationRule]:
             super().__init__(context)
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            cost = _cost(self.context, node.selection_set, set())
+            root = self.context.schema.get_root_type(node.operation)
+            cost = _cost(self.context, node.selection_set, root, set())
             if cost > limit:
                 self.report_error(
                     GraphQLError(
@@ -44,30 +54,51 @@ def complexity_rule(limit: int) -> type[ValidationRule]:
     return Complexity
 
 
-def _cost(context: ValidationContext, selections: SelectionSetNode | None, seen: set[str]) -> int:
+def _cost(
+    context: ValidationContext,
+    selections: SelectionSetNode | None,
+    parent: GraphQLNamedType | None,
+    seen: set[str],
+) -> int:
     if selections is None:
         return 0
     total = 0
     for selection in selections.selections:
         if isinstance(selection, FieldNode):
-            total += 1 + _factor(selection) * _cost(context, selection.selection_set, seen)
+            field = _field(parent, selection.name.value)
+            inner = get_named_type(field.type) if field is not None else None
+            factor = _factor(selection, field)
+            total += 1 + factor * _cost(context, selection.selection_set, inner, seen)
         elif isinstance(selection, InlineFragmentNode):
-            total += _cost(context, selection.selection_set, seen)
+            condition = selection.type_condition
+            inner = context.schema.get_type(condition.name.value) if condition else parent
+            total += _cost(context, selection.selection_set, inner, seen)
         elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
             fragment = context.get_fragment(selection.name.value)
             if fragment is not None:
-                inner = seen | {selection.name.value}
-                total += _cost(context, fragment.selection_set, inner)
+                inner = context.schema.get_type(fragment.type_condition.name.value)
+                names = seen | {selection.name.value}
+                total += _cost(context, fragment.selection_set, inner, names)
     return total
 
 
-def _factor(field: FieldNode) -> int:
-    name = field.name.value
+def _field(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
+    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        found: GraphQLField | None = parent.fields.get(name)
+        return found
+    return None
+
+
+def _factor(node: FieldNode, field: GraphQLField | None) -> int:
+    name = node.name.value
     if name == "twins":
-        for argument in field.arguments or ():
+        for argument in node.arguments or ():
             if argument.name.value == "first" and isinstance(argument.value, IntValueNode):
                 return max(int(argument.value.value), 1)
         return DEFAULT_PAGE
-    if name in ("relationships", "incoming"):
+    if name == "edges" or field is None:
+        return 1  # a page's edges: counted by its first
+    listed = get_nullable_type(field.type)
+    if is_list_type(listed) and is_composite_type(get_named_type(field.type)):
         return FANOUT
     return 1

@@ -8,6 +8,7 @@ bounded: a maximum depth, a maximum of tokens and aliases, and a maximum page si
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
@@ -21,15 +22,18 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.scalars import JSON
+from strawberry.schema.config import StrawberryConfig
 
 from twin_server.api.graphql.codes import ErrorCodes
 from twin_server.api.graphql.complexity import complexity_rule
 from twin_server.api.graphql.errors import graphql_error
 from twin_server.api.graphql.hub import Overflowed
 from twin_server.api.graphql.shapes import attributes_from_input, entity_from_input
+from twin_server.api.graphql.typed import LONG, Long, TypedModels, build_typed
 from twin_server.api.graphql.types import (
     AttributeChange,
     CommandExecution,
+    GenericTwin,
     Info,
     Model,
     ModelContent,
@@ -49,7 +53,8 @@ from twin_server.config import Settings
 from twin_server.core import ingest, operations
 from twin_server.core.types import VALUE_MEMBER
 from twin_server.errors import TwinError
-from twin_server.modeling.graph import all_contents
+from twin_server.modeling.graph import all_contents, descendants
+from twin_server.modeling.model import ModelSet
 from twin_server.modeling.values import schema_name
 
 log = logging.getLogger(__name__)
@@ -70,7 +75,8 @@ class Query:
 
     @strawberry.field(
         description="Twins of a type (or a type expression), filtered by an NGSI-LD q "
-        "expression, paged Relay-style: first (at most the server's maximum) after a cursor."
+        "expression, paged Relay-style: first (at most the server's maximum) after a cursor. "
+        "A DTDL Interface's twins include those of the Interfaces that extend it, unless exact."
     )
     async def twins(
         self,
@@ -80,6 +86,7 @@ class Query:
         first: int = 20,
         after: str | None = None,
         count: bool = False,
+        exact: bool = False,
     ) -> TwinConnection:
         context = info.context
         settings = context.services.settings
@@ -98,6 +105,12 @@ class Query:
         params = {k: v for k, v in (("type", type), ("q", q)) if v is not None}
         try:
             query = p.entity_query(params, context.terms)
+            if query.types is not None and not exact:
+                models = context.services.models.models
+                subtypes = query.types.widened(
+                    lambda name: descendants(models, name) if name in models.elements else []
+                )
+                query = dataclasses.replace(query, types=subtypes)
             page = await context.services.graph.query(
                 context.tenant, query, limit=first + 1, offset=start, count=count
             )
@@ -125,7 +138,9 @@ class Query:
     def models(self, info: Info, id: str | None = None) -> list[Model]:
         models = info.context.services.models.models
         chosen = [e for e in models.interfaces() if id is None or e.id == id]
-        return [_model(models, e) for e in sorted(chosen, key=lambda e: e.id)]
+        typed = getattr(info.schema, "typed", None)
+        names = typed.names if typed is not None else {}
+        return [_model(models, e, names.get(e.id)) for e in sorted(chosen, key=lambda e: e.id)]
 
 
 @strawberry.type
@@ -297,7 +312,7 @@ async def _events(
         subscription.close()
 
 
-def _model(models: Any, interface: Any) -> Model:
+def _model(models: Any, interface: Any, graphql_type: str | None) -> Model:
     contents = []
     for name, content in sorted(all_contents(models, interface.id).items()):
         target = content.literals.get("target") if content.cls == "Relationship" else None
@@ -314,6 +329,7 @@ def _model(models: Any, interface: Any) -> Model:
         )
     return Model(
         id=interface.id,
+        graphql_type=graphql_type,
         display_name=interface.literals.get("displayName"),
         extends=list(interface.objects.get("extends", [])),
         contents=contents,
@@ -348,6 +364,8 @@ async def _write(info: Info, twin_id: str, operation: Any) -> Any:
 
 
 class TwinSchema(strawberry.Schema):
+    typed: TypedModels | None = None  # the types generated from the DTDL models, if any
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log bugs only: a client's bad document or input is the client's to see, not ours."""
         for error in errors:
@@ -356,11 +374,14 @@ class TwinSchema(strawberry.Schema):
                 log.error("GraphQL resolver failed: %s", error.message, exc_info=original)
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
-    return TwinSchema(
+def build_schema(settings: Settings, typed: TypedModels | None = None) -> TwinSchema:
+    """The schema: the generic part, and the typed part of a model set when given."""
+    schema = TwinSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        types=typed.all_types() if typed is not None else [GenericTwin],
+        config=StrawberryConfig(scalar_map={Long: LONG}),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
@@ -369,3 +390,21 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             ErrorCodes,
         ],
     )
+    schema.typed = typed
+    return schema
+
+
+def build_typed_schema(settings: Settings, models: ModelSet, order: list[str]) -> TwinSchema:
+    """The schema with a type for every Interface of ``models`` (``order``: the order in which
+    they claim their names, oldest upload first)."""
+    return build_schema(settings, build_typed(models, order, _generic_names(settings)))
+
+
+_GENERIC_NAMES: set[str] = set()
+
+
+def _generic_names(settings: Settings) -> set[str]:
+    """The names of the generic schema's types (and of the scalars the typed part adds)."""
+    if not _GENERIC_NAMES:
+        _GENERIC_NAMES.update(build_schema(settings)._schema.type_map, {"Long", "Prediction"})
+    return _GENERIC_NAMES

@@ -18,7 +18,10 @@ from twin_server.core.types import Entity
 Info = strawberry.Info[TwinContext, None]
 
 
-@strawberry.type(description="A twin: an entity of the twin graph (NGSI-LD entity, DTDL twin).")
+@strawberry.interface(
+    description="A twin: an entity of the twin graph (NGSI-LD entity, DTDL twin). Twins of a "
+    "DTDL model are also of that model's type (`... on Pump { speed }`)."
+)
 class Twin:
     id: strawberry.ID
     types: list[str] = strawberry.field(description="Its types, as short names where known.")
@@ -70,6 +73,11 @@ class Twin:
                         )
                     )
         return found
+
+
+@strawberry.type(description="A twin of no DTDL model (or of one not uploaded).")
+class GenericTwin(Twin):
+    pass
 
 
 @strawberry.type(description="An edge of the twin graph.")
@@ -140,8 +148,12 @@ class AttributeChange:
 
 
 def twin_of(entity: Entity, info: Info) -> Twin:
+    """The twin as an instance of its most specific type in the schema of this operation
+    (the first of its types with a DTDL model; ``GenericTwin`` when none has one)."""
     terms = info.context.terms
-    return Twin(
+    typed = getattr(info.schema, "typed", None)
+    cls = typed.twin_class(entity["type"]) if typed is not None else GenericTwin
+    return cls(
         id=strawberry.ID(entity["id"]),
         types=[terms.compact(t) for t in entity["type"]],
         created_at=entity.get("createdAt"),
@@ -224,6 +236,9 @@ class ModelContent:
 @strawberry.type(description="An uploaded DTDL Interface.")
 class Model:
     id: str
+    graphql_type: str | None = strawberry.field(
+        description="The GraphQL interface of its twins (their object type adds 'Twin')."
+    )
     display_name: JSON | None
     extends: list[str]
     contents: list[ModelContent]
