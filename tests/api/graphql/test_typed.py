@@ -249,3 +249,51 @@ async def test_typed_relationship_fields_of_a_hundred_twins_cost_a_few_store_rea
     assert levels == [float(n) for n in range(100)]
     assert calls["get"] == 0
     assert calls["scan"] <= 2  # the page, then every target at once
+
+
+async def test_relationships_that_form_a_cycle_are_typed_both_ways(
+    client: httpx.AsyncClient, gql: GraphQL
+) -> None:
+    def interface(name: str, relationship: str, target: str) -> dict[str, Any]:
+        return {
+            "@context": "dtmi:dtdl:context;3",
+            "@id": f"dtmi:com:example:{name};1",
+            "@type": "Interface",
+            "contents": [
+                {"@type": "Property", "name": "label", "schema": "string"},
+                {
+                    "@type": "Relationship",
+                    "name": relationship,
+                    "target": f"dtmi:com:example:{target};1",
+                },
+            ],
+        }
+
+    models = [interface("Room", "isPartOf", "Floor"), interface("Floor", "hasPart", "Room")]
+    assert (await client.post("/models", json=models)).status_code == 201
+    room = {
+        "id": "urn:ngsi-ld:Room:1",
+        "type": "Room",
+        "label": {"value": "R1"},
+        "isPartOf": {"type": "Relationship", "object": "urn:ngsi-ld:Floor:1"},
+    }
+    floor = {
+        "id": "urn:ngsi-ld:Floor:1",
+        "type": "Floor",
+        "label": {"value": "F1"},
+        "hasPart": {"type": "Relationship", "object": "urn:ngsi-ld:Room:1"},
+    }
+    for entity in (floor, room):
+        link = LINK.replace("Pump", entity["type"])
+        response = await client.post(f"{NGSI}/entities", json=entity, headers={"Link": link})
+        assert response.status_code == 201, response.text
+    data = await gql.data(
+        """{ twin(id: "urn:ngsi-ld:Room:1") { ... on Room { label
+             isPartOf { label hasPart { label isPartOf { __typename } } } } } }"""
+    )
+    assert data["twin"] == {
+        "label": "R1",
+        "isPartOf": [
+            {"label": "F1", "hasPart": [{"label": "R1", "isPartOf": [{"__typename": "FloorTwin"}]}]}
+        ],
+    }

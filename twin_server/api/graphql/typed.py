@@ -85,43 +85,55 @@ class _Builder:
         ordered += sorted(known - set(ordered), key=sort_key)
         for dtmi in ordered:
             self.typed.names[dtmi] = self.names.claim_interface(dtmi)
+        # Relationships may form cycles (a room has a space, a space has rooms), so every
+        # class exists before any field refers to one; strawberry reads the fields when it
+        # decorates a class, bases (the extends, never cyclic) first.
+        declared: list[str] = []
         for dtmi in ordered:
-            self._interface(dtmi)
+            self._declare(dtmi, declared)
+        for dtmi in declared:
+            for content in self._own_contents(self.models[dtmi]):
+                if content.cls in ("Property", "Telemetry", "Relationship", "Component"):
+                    field = self._content(content)
+                    setattr(self.typed.interfaces[dtmi], field_name(content.name or ""), field)
+        for dtmi in declared:
+            self._decorate(dtmi)
         return self.typed
 
-    def _interface(self, dtmi: str) -> type:
+    def _declare(self, dtmi: str, declared: list[str]) -> type:
+        """The (not yet decorated) class of an Interface, after those of its bases."""
         found = self.typed.interfaces.get(dtmi)
         if found is not None:
             return found
         element = self.models[dtmi]
         parents = [p for p in element.objects.get("extends", []) if p in self.typed.names]
-        bases = [self._interface(p) for p in parents]
+        bases = [self._declare(p, declared) for p in parents]
         # an ancestor reached through another base already is left out (a consistent MRO)
         lineage = {a for p in parents for a in ancestors(self.models, p)}
         kept = tuple(b for p, b in zip(parents, bases, strict=True) if p not in lineage)
+        cls = type(self.typed.names[dtmi], kept or (Twin,), {})
+        self.typed.interfaces[dtmi] = cls
+        declared.append(dtmi)
+        return cls
+
+    def _decorate(self, dtmi: str) -> None:
+        element = self.models[dtmi]
         name = self.typed.names[dtmi]
-        fields = {
-            field_name(c.name or ""): self._content(dtmi, c)
-            for c in self._own_contents(element)
-            if c.cls in ("Property", "Telemetry", "Relationship", "Component")
-        }
         description = _description(element) or f"Twins of the DTDL Interface {dtmi}."
-        cls = type(name, kept or (Twin,), fields)
-        interface = strawberry.interface(cls, name=name, description=description)
-        self.typed.interfaces[dtmi] = interface
-        twin = strawberry.type(
+        interface = strawberry.interface(
+            self.typed.interfaces[dtmi], name=name, description=description
+        )
+        self.typed.twins[dtmi] = strawberry.type(
             type(name + "Twin", (interface,), {}),
             name=name + "Twin",
             description=f"A twin of {dtmi}.",
         )
-        self.typed.twins[dtmi] = twin
-        return interface
 
     def _own_contents(self, element: Element) -> list[Element]:
         found = [self.models.get(c) for c in element.objects.get("contents", [])]
         return sorted((c for c in found if c is not None and c.name), key=lambda c: c.name or "")
 
-    def _content(self, owner: str, content: Element) -> Any:
+    def _content(self, content: Element) -> Any:
         name = content.name or ""
         keys = (content.id, DEFAULT_VOCABULARY + name, CORE + name)
         description = _description(content)
@@ -147,7 +159,7 @@ class _Builder:
 
     def _relationship(self, content: Element, keys: tuple[str, ...], description: Any) -> Any:
         target = content.literals.get("target")
-        target_type = self._interface(target) if target in self.typed.names else Twin
+        target_type = self.typed.interfaces.get(target, Twin) if isinstance(target, str) else Twin
 
         async def resolve(root: Any, info: Info) -> list[Any]:
             ids = [t for k in keys for t in _targets(root.entity, k)]
