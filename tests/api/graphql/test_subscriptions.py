@@ -16,6 +16,9 @@ import pytest
 import uvicorn
 import websockets
 
+from tests.modeling.test_parser import ASSET, MOTOR, PUMP
+from tests.modeling.test_twins import LINK, TANK
+from tests.modeling.test_twins import pump as modeled_pump
 from twin_server.app import create_app
 from twin_server.config import Settings
 from twin_server.modeling.files import read_sources
@@ -202,3 +205,46 @@ async def set_status(client: httpx.AsyncClient, execution: str, status: str) -> 
     body = {"https://twinserver.dev/ns/status": {"type": "Property", "value": status}}
     response = await client.patch(f"{NGSI}/entities/{execution}/attrs", json=body)
     assert response.status_code == 204, response.text
+
+
+async def test_a_subscription_goes_on_across_a_model_upload_and_sees_typed_twins(
+    tmp_path: Path,
+) -> None:
+    old = 'subscription { twinChanged(type: "Pump") { twinId twin { __typename } } }'
+    typed = (
+        'subscription { twinChanged(id: "urn:ngsi-ld:Pump:1") '
+        "{ twin { __typename ... on Pump { speed mode } } } }"
+    )
+    async with (
+        running(Settings(data_dir=tmp_path)) as (address, client),
+        subscribed(address, old) as before,
+    ):
+        await until_live(client, before)
+        response = await client.post("/models", json=[ASSET, MOTOR, TANK, PUMP])
+        assert response.status_code == 201, response.text
+        async with subscribed(address, typed) as after:
+            link = {"Link": LINK.replace("http://testserver", f"http://{address}")}
+            tank = {"id": "urn:ngsi-ld:Tank:1", "type": "Tank", "level": {"value": 1.0}}
+            tank_link = {"Link": link["Link"].replace("Pump", "Tank")}
+            assert (await client.post(f"{NGSI}/entities", json=tank, headers=tank_link)).is_success
+            for attempt in range(100):  # until the new subscription is live
+                body = modeled_pump(speed={"value": float(attempt)})
+                await client.delete(f"{NGSI}/entities/urn:ngsi-ld:Pump:1")
+                created = await client.post(f"{NGSI}/entities", json=body, headers=link)
+                assert created.status_code == 201, created.text
+                try:
+                    message = await after.next(timeout=0.1)
+                except TimeoutError:
+                    continue
+                twin = message["payload"]["data"]["twinChanged"]["twin"]
+                if twin is not None:
+                    break
+            assert twin["__typename"] == "PumpTwin"
+            assert twin["mode"] == "auto"
+        # the subscription opened before the upload is still served
+        await pump(client, 5, 1)
+        while True:
+            change = (await before.next())["payload"]["data"]["twinChanged"]
+            if change["twinId"] == "urn:ngsi-ld:Pump:5":
+                break
+        assert change["twin"]["__typename"] == "GenericTwin"
