@@ -144,7 +144,8 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         hub = Hub(bus, limit=settings.graphql_subscriber_queue)
         hub.start()
         app.state.graphql_hub = hub
-        await LiveSchema(settings, graphql, models).start()
+        app.state.graphql_schema = LiveSchema(settings, graphql, models)
+        await app.state.graphql_schema.start()
         _watch(metrics, bus, notifier, mirror, retention, hub)
         log.info("twin server ready: store %s", store.url)
         try:

@@ -8,7 +8,8 @@ How DTDL contents appear on an NGSI-LD twin:
 - a Relationship is a Relationship (one instance per target, at most ``maxMultiplicity``);
 - a Component is a Property whose value is a JSON object holding the component Interface's
   Properties and Telemetry by name (a component is part of its twin, not a separate entity);
-- a Command is not state: it is invoked, never written.
+- a Command is not state: it is invoked, never written;
+- a prediction (``inference/predictions.py``) is not a content, and any twin may carry one.
 Attribute names are the contents' IRIs (the generated @context maps their names to them); a
 name expanded with the NGSI-LD default vocabulary, or one the core context protects (such as
 ``mode`` or ``location``), is matched by the content's name too.
@@ -21,6 +22,7 @@ from typing import Any
 
 from twin_server.core.types import VALUE_MEMBER, Entity, Instance
 from twin_server.errors import BadRequestData
+from twin_server.inference.predictions import is_prediction
 from twin_server.modeling.graph import all_contents, ancestors, top_level
 from twin_server.modeling.model import Element, ModelSet
 from twin_server.modeling.repository import ModelRepository
@@ -67,6 +69,8 @@ class TwinValidator:
             if content is None:
                 if iri.startswith(CORE) and not iri.startswith(DEFAULT_VOCABULARY):
                     continue  # NGSI-LD's own attributes (location, …) are allowed on any entity
+                if all(is_prediction(i) for i in instances):
+                    continue  # a prediction may be attached to any twin (inference/predictions)
                 raise BadRequestData(
                     f"twin {after['id']}: {_short(iri)} is not a content of "
                     f"{', '.join(interfaces)}; its contents are {sorted(_names(contents))}"

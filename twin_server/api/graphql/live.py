@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from twin_server.api.graphql.schema import build_typed_schema
@@ -17,11 +18,24 @@ from twin_server.modeling.repository import ModelRepository
 log = logging.getLogger(__name__)
 
 
+Outputs = Callable[[], Mapping[str, Sequence[str]]]
+
+
 class LiveSchema:
-    def __init__(self, settings: Settings, router: Any, repository: ModelRepository) -> None:
+    """``outputs`` gives the inference outputs attached to each Interface's twins; whoever
+    changes them (the inference hooks) calls ``refresh``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        router: Any,
+        repository: ModelRepository,
+        outputs: Outputs = dict,
+    ) -> None:
         self.settings = settings
         self.router = router
         self.repository = repository
+        self.outputs = outputs
         self._lock = asyncio.Lock()
         self.swaps = 0
 
@@ -37,7 +51,10 @@ class LiveSchema:
             models = self.repository.models
             records = self.repository.records.values()
             order = [r.id for r in sorted(records, key=lambda r: (r.upload_time, sort_key(r.id)))]
-            schema = await asyncio.to_thread(build_typed_schema, self.settings, models, order)
+            outputs = self.outputs()
+            schema = await asyncio.to_thread(
+                build_typed_schema, self.settings, models, order, outputs
+            )
             self.router.schema = schema
             self.swaps += 1
             typed = schema.typed

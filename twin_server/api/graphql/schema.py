@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from typing import Any
 
 import strawberry
@@ -31,6 +31,7 @@ from twin_server.api.graphql.hub import Overflowed
 from twin_server.api.graphql.shapes import attributes_from_input, entity_from_input
 from twin_server.api.graphql.typed import LONG, Long, TypedModels, build_typed
 from twin_server.api.graphql.types import (
+    AttachedPrediction,
     AttributeChange,
     CommandExecution,
     GenericTwin,
@@ -46,6 +47,7 @@ from twin_server.api.graphql.types import (
     cursor,
     execution_of,
     offset_of,
+    prediction_view,
     twin_of,
 )
 from twin_server.api.ngsild import params as p
@@ -221,7 +223,8 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Committed changes of one twin, or of every twin of a type, in commit order."
+        description="Committed changes of one twin, or of every twin of a type (its subtypes "
+        "included), in commit order."
     )
     async def twin_changed(
         self, info: Info, id: strawberry.ID | None = None, type: str | None = None
@@ -255,38 +258,47 @@ class Subscription:
                 yield execution_of(dict(event.after))
 
     @strawberry.subscription(
-        description="Predictions attached to twins (changes written by inference hooks), of "
-        "one twin or of every twin of a type."
+        description="Predictions attached to twins (of one output, if given), of one twin or "
+        "of every twin of a type (its subtypes included), in commit order."
     )
     async def prediction_attached(
-        self, info: Info, twin_id: strawberry.ID | None = None, type: str | None = None
-    ) -> AsyncGenerator[AttributeChange, None]:
-        context = info.context
+        self,
+        info: Info,
+        twin_id: strawberry.ID | None = None,
+        type: str | None = None,
+        output: str | None = None,
+    ) -> AsyncGenerator[AttachedPrediction, None]:
+        terms = info.context.terms
+        wanted = _input(lambda: ingest.attribute_name(output, terms)) if output else None
         async for event in _twin_events(info, twin_id, type):
-            if event.origin != "inference":
-                continue
             for change in event.changes:
-                yield AttributeChange(
-                    twin_id=strawberry.ID(event.entity_id),
-                    name=context.terms.compact(change.name),
-                    value=_value(change.new),
-                    previous=_value(change.old),
-                    at=event.at,
-                    seq=event.seq,
-                )
+                if wanted is not None and change.name != wanted:
+                    continue
+                for instance in change.new or ():
+                    prediction = prediction_view(terms.compact(change.name), instance)
+                    if prediction is not None:
+                        yield AttachedPrediction(
+                            twin_id=strawberry.ID(event.entity_id),
+                            prediction=prediction,
+                            at=event.at,
+                            seq=event.seq,
+                        )
 
 
 async def _twin_events(
     info: Info, twin_id: strawberry.ID | None, type_name: str | None
 ) -> AsyncGenerator[Any, None]:
-    """The change events of one twin, or of the twins of a type (neither: of every twin)."""
-    wanted = None
+    """The change events of one twin, or of the twins of a type and of the DTDL Interfaces
+    that extend it (neither: of every twin)."""
+    wanted: set[str] = set()
     if type_name is not None:
-        wanted = _input(lambda: ingest.entity_types(type_name, info.context.terms)[0])
+        named = _input(lambda: ingest.entity_types(type_name, info.context.terms)[0])
+        models = info.context.services.models.models
+        wanted = {named, *(descendants(models, named) if named in models.elements else ())}
     ids = [str(twin_id)] if twin_id is not None else []
-    types = [wanted] if wanted is not None and not ids else []
+    types = sorted(wanted) if not ids else []
     async for event in _events(info, ids=ids, types=types):
-        if wanted is None or wanted in event.types:
+        if not wanted or not wanted.isdisjoint(event.types):
             yield event
 
 
@@ -394,10 +406,17 @@ def build_schema(settings: Settings, typed: TypedModels | None = None) -> TwinSc
     return schema
 
 
-def build_typed_schema(settings: Settings, models: ModelSet, order: list[str]) -> TwinSchema:
+def build_typed_schema(
+    settings: Settings,
+    models: ModelSet,
+    order: list[str],
+    outputs: Mapping[str, Sequence[str]] | None = None,
+) -> TwinSchema:
     """The schema with a type for every Interface of ``models`` (``order``: the order in which
-    they claim their names, oldest upload first)."""
-    return build_schema(settings, build_typed(models, order, _generic_names(settings)))
+    they claim their names, oldest upload first; ``outputs``: the inference outputs attached
+    to the twins of each Interface)."""
+    typed = build_typed(models, order, _generic_names(settings), outputs)
+    return build_schema(settings, typed)
 
 
 _GENERIC_NAMES: set[str] = set()

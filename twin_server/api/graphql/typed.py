@@ -12,7 +12,7 @@ as null here; the generic ``properties`` field still shows it as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Annotated, Any, NewType
@@ -21,8 +21,21 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.private import StrawberryPrivate
 
-from twin_server.api.graphql.naming import Names, capital, enum_value_name, field_name
-from twin_server.api.graphql.types import GenericTwin, Info, Twin, twin_of
+from twin_server.api.graphql.naming import (
+    Names,
+    capital,
+    enum_value_name,
+    field_name,
+    graphql_name,
+)
+from twin_server.api.graphql.types import (
+    GenericTwin,
+    Info,
+    Prediction,
+    Twin,
+    prediction_view,
+    twin_of,
+)
 from twin_server.core.types import VALUE_MEMBER, Entity, Instance
 from twin_server.modeling.dtmi import sort_key
 from twin_server.modeling.graph import ancestors, top_level
@@ -65,15 +78,24 @@ class TypedModels:
         return [GenericTwin, *self.twins.values(), *self.extra]
 
 
-def build_typed(models: ModelSet, order: Iterable[str], reserved: Iterable[str]) -> TypedModels:
+def build_typed(
+    models: ModelSet,
+    order: Iterable[str],
+    reserved: Iterable[str],
+    outputs: Mapping[str, Sequence[str]] | None = None,
+) -> TypedModels:
     """Types for every Interface of ``models``; ``order`` lists Interface ids in the order they
-    claim names (upload order), ``reserved`` the names the API's own types use."""
-    return _Builder(models, Names(reserved)).build(order)
+    claim names (upload order), ``reserved`` the names the API's own types use, ``outputs``
+    the inference outputs attached to the twins of an Interface (and of its subtypes)."""
+    return _Builder(models, Names(reserved), outputs or {}).build(order)
 
 
 class _Builder:
-    def __init__(self, models: ModelSet, names: Names) -> None:
+    def __init__(
+        self, models: ModelSet, names: Names, outputs: Mapping[str, Sequence[str]]
+    ) -> None:
         self.models = models
+        self.outputs = outputs
         self.names = names
         self.typed = TypedModels()
         self.schemas: dict[str, tuple[Any, Convert]] = {}  # complex schemas by element id
@@ -96,6 +118,9 @@ class _Builder:
                 if content.cls in ("Property", "Telemetry", "Relationship", "Component"):
                     field = self._content(content)
                     setattr(self.typed.interfaces[dtmi], field_name(content.name or ""), field)
+            for output in self.outputs.get(dtmi, ()):
+                name = graphql_name(output) + "Prediction"
+                setattr(self.typed.interfaces[dtmi], name, _prediction_field(output, name))
         for dtmi in declared:
             self._decorate(dtmi)
         return self.typed
@@ -244,6 +269,23 @@ class _Builder:
         cls = strawberry.type(type(name, (), fields), name=name, description=_description(schema))
         self.typed.extra.append(cls)
         return cls, _wrap(cls, lambda v: isinstance(v, dict))
+
+
+def _prediction_field(output: str, name: str) -> Any:
+    def resolve(root: Any, info: Info) -> Prediction | None:
+        attr = info.context.terms.expand(output)
+        for instance in root.entity["attrs"].get(attr, ()):
+            found = prediction_view(output, instance)
+            if found is not None:
+                return found
+        return None
+
+    return strawberry.field(
+        resolver=resolve,
+        graphql_type=Prediction | None,
+        name=name,
+        description=f"The latest prediction of the inference output {output}.",
+    )
 
 
 def _member(key: str, graphql_type: Any, convert: Convert) -> Any:

@@ -13,7 +13,8 @@ from twin_server.api.graphql import shapes
 from twin_server.api.graphql.context import TwinContext
 from twin_server.commands import model as m
 from twin_server.core.events import ChangeEvent, EntityCreated, EntityDeleted
-from twin_server.core.types import Entity
+from twin_server.core.types import Entity, Instance
+from twin_server.inference import predictions
 
 Info = strawberry.Info[TwinContext, None]
 
@@ -36,6 +37,23 @@ class Twin:
     @strawberry.field(description="One property's value (null when the twin has none).")
     def property(self, info: Info, name: str) -> JSON | None:
         return cast(JSON | None, shapes.property_value(self.entity, name, info.context.terms))
+
+    @strawberry.field(
+        description="The latest prediction of each inference output attached to it (of one "
+        "output, if given), shadow predictions included."
+    )
+    def predictions(self, info: Info, output: str | None = None) -> list[Prediction]:
+        terms = info.context.terms
+        wanted = terms.expand(output) if output is not None else None
+        found = []
+        for attr, instances in self.entity["attrs"].items():
+            if wanted is not None and attr != wanted:
+                continue
+            for instance in instances:
+                prediction = prediction_view(terms.compact(attr), instance)
+                if prediction is not None:
+                    found.append(prediction)
+        return found
 
     @strawberry.field(description="Its relationships (of one name, if given), with targets.")
     def relationships(self, info: Info, name: str | None = None) -> list[Relationship]:
@@ -73,6 +91,40 @@ class Twin:
                         )
                     )
         return found
+
+
+@strawberry.type(description="An inference output attached to a twin: its latest value.")
+class Prediction:
+    output: str = strawberry.field(description="The output's name (the twin's property).")
+    value: JSON | None
+    observed_at: str | None = strawberry.field(description="When it was scored.")
+    model: str = strawberry.field(description="The id of the model that made it.")
+    model_version: str | None
+    confidence: float | None = strawberry.field(description="0 to 1, when the model gives it.")
+    shadow: bool = strawberry.field(description="A shadow model's: recorded, never acted on.")
+
+
+@strawberry.type(description="A prediction just attached to a twin.")
+class AttachedPrediction:
+    twin_id: strawberry.ID
+    prediction: Prediction
+    at: str
+    seq: int
+
+
+def prediction_view(output: str, instance: Instance) -> Prediction | None:
+    found = predictions.prediction_of(instance)
+    if found is None:
+        return None
+    return Prediction(
+        output=output,
+        value=found.value,
+        observed_at=found.observed_at,
+        model=found.model,
+        model_version=found.model_version,
+        confidence=found.confidence,
+        shadow=found.shadow,
+    )
 
 
 @strawberry.type(description="A twin of no DTDL model (or of one not uploaded).")
