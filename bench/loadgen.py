@@ -110,6 +110,8 @@ class Receiver:
                 self._record(body)
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
+        except asyncio.CancelledError:  # the run is over: end quietly, not with a traceback
+            writer.close()
 
     def _record(self, body: bytes) -> None:
         now = time.time()
