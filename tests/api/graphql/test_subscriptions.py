@@ -248,3 +248,35 @@ async def test_a_subscription_goes_on_across_a_model_upload_and_sees_typed_twins
             if change["twinId"] == "urn:ngsi-ld:Pump:5":
                 break
         assert change["twin"]["__typename"] == "GenericTwin"
+
+
+async def test_a_filter_passes_only_the_changes_after_which_the_twin_matches(
+    tmp_path: Path,
+) -> None:
+    query = (
+        'subscription { twinChanged(type: "Pump", q: "speed>100") '
+        "{ twinId seq twin { properties } } }"
+    )
+    async with (
+        running(Settings(data_dir=tmp_path)) as (address, client),
+        subscribed(address, query) as subscriber,
+    ):
+        for attempt in range(100):  # until live: pump 0 fast enough to match
+            await pump(client, 0, 1000 + attempt)
+            try:
+                await subscriber.next(timeout=0.1)
+                break
+            except TimeoutError:
+                continue
+        for speed in (50, 150, 60, 200):
+            await pump(client, 1, speed)
+        speeds = []
+        while len(speeds) < 2:
+            change = (await subscriber.next())["payload"]["data"]["twinChanged"]
+            if change["twinId"] == "urn:ngsi-ld:Pump:1":
+                speeds.append(change["twin"]["properties"]["speed"])
+        assert speeds == [150, 200]
+        async with subscribed(address, 'subscription { twinChanged(q: "((speed") { seq } }') as bad:
+            message = await bad.next()
+    assert message["type"] == "next", message  # the subscription's one answer: its error
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

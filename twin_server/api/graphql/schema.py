@@ -224,13 +224,21 @@ class Mutation:
 class Subscription:
     @strawberry.subscription(
         description="Committed changes of one twin, or of every twin of a type (its subtypes "
-        "included), in commit order."
+        "included), in commit order; with q (an NGSI-LD q expression), only the changes after "
+        "which the twin matches it (for a deletion: matched it before)."
     )
     async def twin_changed(
-        self, info: Info, id: strawberry.ID | None = None, type: str | None = None
+        self,
+        info: Info,
+        id: strawberry.ID | None = None,
+        type: str | None = None,
+        q: str | None = None,
     ) -> AsyncGenerator[TwinChange, None]:
+        query = _input(lambda: p.entity_query({"q": q}, info.context.terms)) if q else None
         async for event in _twin_events(info, id, type):
-            yield change_of(event, info)
+            state = event.after if event.after is not None else event.before
+            if query is None or (state is not None and query.matches(dict(state))):
+                yield change_of(event, info)
 
     @strawberry.subscription(description="Committed changes of one attribute of one twin.")
     async def attribute_changed(
