@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.api.graphql.conftest import GraphQL
-from tests.api.graphql.test_subscriptions import running, subscribed
+from tests.api.graphql.test_subscriptions import running, subscribed, until_live
 from tests.api.graphql.test_typed import seed
 from tests.modeling.test_twins import LINK
 from twin_server.app import TwinApp
@@ -99,13 +99,8 @@ async def test_prediction_attached_streams_predictions_only(tmp_path: Path) -> N
         subscribed(address, query) as subscriber,
     ):
         await client.post(f"{NGSI}/entities", json={"id": "urn:ngsi-ld:Pump:9", "type": "Pump"})
-        for _ in range(100):  # a prediction of another pump until the subscription is live
-            await client.post(f"{NGSI}/entities/urn:ngsi-ld:Pump:9/attrs", json=scored(0.0))
-            try:
-                await subscriber.next(timeout=0.1)
-                break
-            except TimeoutError:
-                continue
+        marker = f"{NGSI}/entities/urn:ngsi-ld:Pump:9/attrs"  # another pump's predictions
+        await until_live(client, subscriber, lambda _: client.post(marker, json=scored(0.0)))
         await client.post(f"{NGSI}/entities", json={"id": "urn:ngsi-ld:Pump:0", "type": "Pump"})
         url = f"{NGSI}/entities/urn:ngsi-ld:Pump:0/attrs"
         plain = {"speed": {"type": "Property", "value": 3}}

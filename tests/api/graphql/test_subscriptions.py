@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -88,10 +88,15 @@ async def pump(client: httpx.AsyncClient, n: int, speed: int) -> None:
     assert response.status_code in (201, 204), response.text
 
 
-async def until_live(client: httpx.AsyncClient, subscriber: Subscriber) -> None:
-    """Write a marker twin until the subscription reports it: from then on nothing is missed."""
+async def until_live(
+    client: httpx.AsyncClient,
+    subscriber: Subscriber,
+    write: Callable[[int], Awaitable[Any]] | None = None,
+) -> None:
+    """Write a marker twin (pump 0, or ``write(attempt)``) until the subscription reports it:
+    from then on nothing is missed."""
     for attempt in range(100):
-        await pump(client, 0, attempt)
+        await (write(attempt) if write is not None else pump(client, 0, attempt))
         try:
             message = await subscriber.next(timeout=0.1)
         except TimeoutError:
@@ -261,13 +266,7 @@ async def test_a_filter_passes_only_the_changes_after_which_the_twin_matches(
         running(Settings(data_dir=tmp_path)) as (address, client),
         subscribed(address, query) as subscriber,
     ):
-        for attempt in range(100):  # until live: pump 0 fast enough to match
-            await pump(client, 0, 1000 + attempt)
-            try:
-                await subscriber.next(timeout=0.1)
-                break
-            except TimeoutError:
-                continue
+        await until_live(client, subscriber, lambda n: pump(client, 0, 1000 + n))  # matching
         for speed in (50, 150, 60, 200):
             await pump(client, 1, speed)
         speeds = []
