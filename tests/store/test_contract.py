@@ -275,3 +275,18 @@ async def test_several_subscriptions_are_stored_at_once(store: Store) -> None:
         ("", "urn:s:1", {"cursor": 5}),
         ("east", "urn:s:2", {"c": 2}),
     ]
+
+
+async def test_documents_are_kept_per_kind_and_replaced_by_id(store: Store) -> None:
+    await store.put_document("binding", "b2", {"adapter": "mqtt"})
+    await store.put_document("binding", "b1", {"adapter": "opcua"})
+    await store.put_document("hook", "b1", {"model": "m"})
+    await store.put_document("binding", "b2", {"adapter": "mqtt", "v": 2})
+    assert await store.list_documents("binding") == [
+        ("b1", {"adapter": "opcua"}),
+        ("b2", {"adapter": "mqtt", "v": 2}),
+    ]
+    assert await store.delete_document("binding", "b1")
+    assert not await store.delete_document("binding", "b1")
+    assert await store.list_documents("binding") == [("b2", {"adapter": "mqtt", "v": 2})]
+    assert await store.list_documents("hook") == [("b1", {"model": "m"})]

@@ -171,6 +171,15 @@ class Store(Protocol):
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool: ...
 
+    # Configuration documents of a kind (adapter bindings, …), by id; durable when it returns.
+    async def put_document(self, kind: str, document_id: str, record: Any) -> None: ...
+
+    async def list_documents(self, kind: str) -> list[tuple[str, Any]]:
+        """Every document of ``kind`` as (id, record), by id."""
+        ...
+
+    async def delete_document(self, kind: str, document_id: str) -> bool: ...
+
     # -- entity history (the temporal API; see twin_server/temporal/model.py) ----------------
     # ``apply`` records the history of every committed change in the same transaction.
 

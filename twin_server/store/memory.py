@@ -36,6 +36,7 @@ class MemoryStore(MemoryHistory):
         self._models: dict[str, ModelRecord] = {}
         self._changes: list[ChangeRecord] = []
         self._subscriptions: dict[tuple[str, str], Any] = {}
+        self._documents: dict[tuple[str, str], Any] = {}
         self._seq = 0
 
     async def open(self) -> None:
@@ -183,3 +184,13 @@ class MemoryStore(MemoryHistory):
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
         return self._subscriptions.pop((tenant, subscription_id), None) is not None
+
+    async def put_document(self, kind: str, document_id: str, record: Any) -> None:
+        self._documents[(kind, document_id)] = copy.deepcopy(record)
+
+    async def list_documents(self, kind: str) -> list[tuple[str, Any]]:
+        found = sorted((i, r) for (k, i), r in self._documents.items() if k == kind)
+        return [(i, copy.deepcopy(r)) for i, r in found]
+
+    async def delete_document(self, kind: str, document_id: str) -> bool:
+        return self._documents.pop((kind, document_id), None) is not None

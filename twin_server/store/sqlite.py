@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE TABLE IF NOT EXISTS subscriptions (
     tenant TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (tenant, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL, id TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS models (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc BLOB NOT NULL,
     upload_time TEXT NOT NULL, decommissioned INTEGER NOT NULL DEFAULT 0
@@ -492,6 +495,27 @@ class SqliteStore(SqliteHistory):
         await self._exec(
             "DELETE FROM subscriptions WHERE tenant=? AND id=?", (tenant, subscription_id)
         )
+        return found is not None
+
+    # -- configuration documents (adapter bindings, …) -------------------------------------
+
+    async def put_document(self, kind: str, document_id: str, record: Any) -> None:
+        await self._exec(
+            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?)",
+            (kind, document_id, orjson.dumps(record)),
+        )
+
+    async def list_documents(self, kind: str) -> list[tuple[str, Any]]:
+        rows = self._db.execute(
+            "SELECT id, record FROM documents WHERE kind=? ORDER BY id", (kind,)
+        )
+        return [(r[0], orjson.loads(r[1])) for r in rows]
+
+    async def delete_document(self, kind: str, document_id: str) -> bool:
+        found = self._db.execute(
+            "SELECT 1 FROM documents WHERE kind=? AND id=?", (kind, document_id)
+        ).fetchone()
+        await self._exec("DELETE FROM documents WHERE kind=? AND id=?", (kind, document_id))
         return found is not None
 
     # -- DTDL models --------------------------------------------------------------------------
