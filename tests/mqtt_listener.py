@@ -84,3 +84,22 @@ async def listening(topic: str, *, version: int = paho.MQTTv5) -> AsyncIterator[
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+@asynccontextmanager
+async def publisher(*, version: int = paho.MQTTv5) -> AsyncIterator[Callable[..., Any]]:
+    """A connected device-side client; yields ``publish(topic, payload, qos=1)`` which returns
+    once the broker has the message (QoS 1: acknowledged)."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=version)
+    client.connect(*BROKER)
+    client.loop_start()
+
+    async def publish(topic: str, payload: bytes | str, qos: int = 1) -> None:
+        info = client.publish(topic, payload, qos=qos)
+        await asyncio.to_thread(info.wait_for_publish, 10)
+
+    try:
+        yield publish
+    finally:
+        client.disconnect()
+        client.loop_stop()

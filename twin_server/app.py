@@ -17,6 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from twin_server import __version__
+from twin_server.adapters.runtime import AdapterRuntime
+from twin_server.api.adapters import router as adapters_router
+from twin_server.api.graphql.context import names_in_use
 from twin_server.api.graphql.hub import Hub
 from twin_server.api.graphql.live import LiveSchema
 from twin_server.api.graphql.router import graphql_router
@@ -36,6 +39,7 @@ from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
 from twin_server.jsonld.resolver import ContextResolver
+from twin_server.jsonld.termmap import TermMap
 from twin_server.modeling.model import ModelSet
 from twin_server.modeling.repository import ModelRepository
 from twin_server.modeling.resolver import RepositoryResolver
@@ -146,11 +150,36 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         app.state.graphql_hub = hub
         app.state.graphql_schema = LiveSchema(settings, graphql, models)
         await app.state.graphql_schema.start()
+        services = app.state.services
+
+        async def adapter_terms(context: list[str] | None) -> TermMap:
+            if context is None:
+                return await names_in_use(services)
+            return await resolver.term_map(context)
+
+        adapters = AdapterRuntime(
+            graph,
+            store,
+            adapter_terms,
+            folder=settings.adapters_dir,
+            binding_files=settings.adapter_bindings,
+            queue_limit=settings.adapter_queue,
+            batch=settings.adapter_batch,
+            health_interval=settings.adapter_health_interval,
+        )
+
+        async def names_changed(changed: ModelSet) -> None:
+            adapters.models_changed()
+
+        models.listeners.append(names_changed)
+        await adapters.start()
+        app.state.adapters = adapters
         _watch(metrics, bus, notifier, mirror, retention, hub)
         log.info("twin server ready: store %s", store.url)
         try:
             yield
         finally:
+            await adapters.stop()
             await subscriptions.stop()
             await hub.stop()
             await sender.aclose()
@@ -174,6 +203,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.add_api_route("/health", _health, methods=["GET"], tags=["operations"])
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(models_router)
+    app.include_router(adapters_router)
     app.include_router(sparql_router)
     graphql = graphql_router(settings)
     app.include_router(graphql)

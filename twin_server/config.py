@@ -36,6 +36,9 @@ class Retention(BaseModel):
         return value
 
 
+DEFAULT_ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"
+
+
 class Settings(BaseSettings):
     """The server's settings. Unknown ``TWIN_*`` variables are ignored; bad values are errors."""
 
@@ -130,6 +133,25 @@ class Settings(BaseSettings):
         1000,
         gt=0,
         description="Changes a GraphQL subscriber may fall behind before it is dropped.",
+    )
+
+    adapters_dir: Path = Field(
+        DEFAULT_ADAPTERS,
+        description="The folder of protocol adapters (one subfolder with a manifest.json each).",
+    )
+    adapter_bindings: Path | None = Field(
+        None,
+        description="A YAML or JSON file, or a folder of them, with adapter bindings loaded "
+        "(and stored, replacing those of the same id) at start.",
+    )
+    adapter_queue: int = Field(
+        100_000, gt=0, description="Device readings that may wait to be committed; more: dropped."
+    )
+    adapter_batch: int = Field(
+        1000, gt=0, description="Most device readings committed in one transaction."
+    )
+    adapter_health_interval: float = Field(
+        10.0, gt=0, description="Seconds between two writes of device health (device twins)."
     )
 
     def retention_for(self, tenant: str) -> Retention | None:

@@ -9,7 +9,8 @@ How DTDL contents appear on an NGSI-LD twin:
 - a Component is a Property whose value is a JSON object holding the component Interface's
   Properties and Telemetry by name (a component is part of its twin, not a separate entity);
 - a Command is not state: it is invoked, never written;
-- a prediction (``inference/predictions.py``) is not a content, and any twin may carry one.
+- a prediction (``inference/predictions.py``) is not a content, and any twin may carry one; so
+  may the server's own attributes (``https://twinserver.dev/ns/…``: stale, manualMode, quality).
 Attribute names are the contents' IRIs (the generated @context maps their names to them); a
 name expanded with the NGSI-LD default vocabulary, or one the core context protects (such as
 ``mode`` or ``location``), is matched by the content's name too.
@@ -32,6 +33,7 @@ from twin_server.modeling.values import problem, schema_name
 TypesOf = Callable[[str, str], tuple[str, ...] | None]
 CORE = "https://uri.etsi.org/ngsi-ld/"
 DEFAULT_VOCABULARY = CORE + "default-context/"
+SERVER_NAMESPACE = "https://twinserver.dev/ns/"
 VALUE_KINDS = ("Property", "GeoProperty", "JsonProperty", "ListProperty", "LanguageProperty")
 RELATIONSHIP_KINDS = ("Relationship", "ListRelationship")
 
@@ -71,6 +73,8 @@ class TwinValidator:
                     continue  # NGSI-LD's own attributes (location, …) are allowed on any entity
                 if all(is_prediction(i) for i in instances):
                     continue  # a prediction may be attached to any twin (inference/predictions)
+                if iri.startswith(SERVER_NAMESPACE):
+                    continue  # the server's own state (stale, manualMode, …) on any twin
                 raise BadRequestData(
                     f"twin {after['id']}: {_short(iri)} is not a content of "
                     f"{', '.join(interfaces)}; its contents are {sorted(_names(contents))}"

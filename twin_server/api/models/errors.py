@@ -11,9 +11,9 @@ from twin_server import errors
 from twin_server.modeling.errors import ModelError
 
 _BY_CLASS: list[tuple[type[Exception], str, int]] = [
-    (errors.NonexistentTenant, "ModelNotFound", 404),
-    (errors.NotFound, "ModelNotFound", 404),
-    (errors.AlreadyExists, "ModelAlreadyExists", 409),
+    (errors.NonexistentTenant, "{}NotFound", 404),
+    (errors.NotFound, "{}NotFound", 404),
+    (errors.AlreadyExists, "{}AlreadyExists", 409),
     (errors.InUse, "ModelReferencesNotDeleted", 409),
     (errors.InvalidRequest, "InvalidArgument", 400),
     (errors.BadRequestData, "InvalidArgument", 400),
@@ -29,7 +29,8 @@ class UnsupportedMediaType(errors.InvalidRequest):
     title = "Unsupported media type"
 
 
-def error_response(error: Exception) -> JSONResponse:
+def error_response(error: Exception, subject: str = "Model") -> JSONResponse:
+    """The error as a response; ``subject`` names what was not found or exists already."""
     if isinstance(error, ModelError):
         return _parser_error(error)
     if isinstance(error, PayloadTooLarge):
@@ -39,7 +40,7 @@ def error_response(error: Exception) -> JSONResponse:
     for cls, code, status in _BY_CLASS:
         if isinstance(error, cls):
             detail = error.detail if isinstance(error, errors.TwinError) else str(error)
-            return _body(code, detail, status)
+            return _body(code.format(subject), detail, status)
     raise error
 
 

@@ -1,0 +1,1 @@
+"""Tests of the adapter runtime and of the adapters under adapters/."""

@@ -1,0 +1,1 @@
+"""Protocol adapters: the contract every adapter implements, bindings, and the runtime."""

@@ -1,0 +1,47 @@
+"""The server's own attributes that adapters keep on twins and device twins.
+
+They live in the server's namespace, ``https://twinserver.dev/ns/``; any twin may carry them,
+whatever its DTDL model (the twin validator lets that namespace through).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from twin_server.commands.model import NS
+from twin_server.core.types import Entity, Instance
+
+STALE: Final = NS + "stale"  # the twin's device has been silent past its expected interval
+QUALITY: Final = NS + "quality"  # attributes whose source reported bad quality: {name: why}
+MANUAL: Final = NS + "manualMode"  # an operator holds the twin: rules may not command it
+
+DEVICE_TYPE: Final = NS + "Device"
+CONTROLLED_ASSET: Final = NS + "controlledAsset"
+DEVICE_STATE: Final = NS + "deviceState"  # ok, stale, error
+LAST_VALUE: Final = NS + "dateLastValueReported"
+MESSAGES: Final = NS + "messages"
+RATE: Final = NS + "messagesPerSecond"
+ERRORS: Final = NS + "errors"
+LAST_ERROR: Final = NS + "lastError"
+CONNECTED: Final = NS + "connected"
+ADAPTER: Final = NS + "adapter"
+BINDING: Final = NS + "binding"
+
+
+def prop(value: Any) -> list[Instance]:
+    return [{"type": "Property", "value": value}]
+
+
+def json_prop(value: Any) -> list[Instance]:
+    return [{"type": "JsonProperty", "json": value}]
+
+
+def read(entity: Entity | None, name: str) -> Any:
+    """The value of one of these attributes on an entity (None when absent)."""
+    if entity is None:
+        return None
+    instances = entity["attrs"].get(name)
+    if not instances:
+        return None
+    inst = instances[0]
+    return inst.get("json") if inst.get("type") == "JsonProperty" else inst.get("value")

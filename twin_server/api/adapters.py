@@ -1,0 +1,110 @@
+"""/adapters: the protocol adapters with their health, and their bindings managed at run time.
+
+Errors have the models API's shape (``{"error": {"code", "message"}}``); a refused binding
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from twin_server.adapters.runtime import AdapterRuntime
+from twin_server.api.models.errors import PayloadTooLarge, UnsupportedMediaType, error_response
+from twin_server.errors import AlreadyExists, BadRequestData, NotFound
+
+router = APIRouter(prefix="/adapters", tags=["adapters"])
+MAX_BINDING_BYTES = 1024 * 1024
+
+
+def _runtime(request: Request) -> AdapterRuntime:
+    runtime: AdapterRuntime = request.app.state.adapters
+    return runtime
+
+
+@router.get("", summary="The adapters, with their connections and counters")
+async def list_adapters(request: Request) -> Response:
+    runtime = _runtime(request)
+    found = []
+    for name, adapter in sorted(runtime.adapters.items()):
+        mine = [b.id for b in runtime.bindings.values() if b.adapter == name]
+        found.append(
+            {
+                "name": name,
+                "description": runtime.descriptions.get(name, ""),
+                "bindings": sorted(mine),
+                "received": sum(runtime.received[b] for b in mine),
+                "committed": sum(runtime.committed[b] for b in mine),
+                "rejected": sum(runtime.refused[b] for b in mine),
+                **adapter.health(),
+            }
+        )
+    return JSONResponse(found)
+
+
+@router.get("/bindings", summary="Every binding")
+async def list_bindings(request: Request) -> Response:
+    runtime = _runtime(request)
+    return JSONResponse([b.document() for _, b in sorted(runtime.bindings.items())])
+
+
+@router.post("/bindings", status_code=201, summary="Create a binding")
+async def create_binding(request: Request) -> Response:
+    runtime = _runtime(request)
+    try:
+        data = await _body(request)
+        if isinstance(data, dict) and data.get("id") in runtime.bindings:
+            raise AlreadyExists(f"binding {data['id']} exists; PUT /adapters/bindings/{{id}}")
+        binding, _ = await runtime.put_binding(data)
+    except Exception as exc:
+        return error_response(exc, "Binding")
+    headers = {"Location": f"/adapters/bindings/{binding.id}"}
+    return JSONResponse(binding.document(), status_code=201, headers=headers)
+
+
+@router.put("/bindings/{binding_id}", summary="Create or replace a binding")
+async def put_binding(binding_id: str, request: Request) -> Response:
+    runtime = _runtime(request)
+    try:
+        data = await _body(request)
+        if not isinstance(data, dict):
+            raise BadRequestData("a binding is a JSON object")
+        if data.setdefault("id", binding_id) != binding_id:
+            raise BadRequestData(f"the body's id {data['id']!r} is not {binding_id!r}")
+        binding, created = await runtime.put_binding(data)
+    except Exception as exc:
+        return error_response(exc, "Binding")
+    return JSONResponse(binding.document(), status_code=201 if created else 200)
+
+
+@router.get("/bindings/{binding_id}", summary="One binding")
+async def get_binding(binding_id: str, request: Request) -> Response:
+    binding = _runtime(request).bindings.get(binding_id)
+    if binding is None:
+        return error_response(NotFound(f"binding {binding_id} does not exist"), "Binding")
+    return JSONResponse(binding.document())
+
+
+@router.delete("/bindings/{binding_id}", status_code=204, summary="Delete a binding")
+async def delete_binding(binding_id: str, request: Request) -> Response:
+    try:
+        await _runtime(request).delete_binding(binding_id)
+    except Exception as exc:
+        return error_response(exc, "Binding")
+    return Response(status_code=204)
+
+
+async def _body(request: Request) -> Any:
+    media = request.headers.get("content-type", "").split(";")[0].strip()
+    if media != "application/json":
+        raise UnsupportedMediaType("a binding is sent as application/json")
+    body = await request.body()
+    if len(body) > MAX_BINDING_BYTES:
+        raise PayloadTooLarge(f"a binding is at most {MAX_BINDING_BYTES} bytes")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequestData(f"the body is not JSON: {exc}") from None
