@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from twin_server import __version__
 from twin_server.adapters.runtime import AdapterRuntime
 from twin_server.api.adapters import router as adapters_router
+from twin_server.api.commands import router as commands_router
 from twin_server.api.graphql.context import names_in_use
 from twin_server.api.graphql.hub import Hub
 from twin_server.api.graphql.live import LiveSchema
@@ -174,6 +175,8 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         models.listeners.append(names_changed)
         await adapters.start()
         app.state.adapters = adapters
+        assert services.commands is not None
+        services.commands.dispatch = adapters.dispatch
         _watch(metrics, bus, notifier, mirror, retention, hub)
         log.info("twin server ready: store %s", store.url)
         try:
@@ -204,6 +207,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(models_router)
     app.include_router(adapters_router)
+    app.include_router(commands_router)
     app.include_router(sparql_router)
     graphql = graphql_router(settings)
     app.include_router(graphql)

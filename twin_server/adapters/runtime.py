@@ -12,16 +12,18 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from twin_server.adapters.bindings import Binding, parse_binding, read_binding_files
+from twin_server.adapters.commands import CommandRouter
 from twin_server.adapters.contract import Adapter
 from twin_server.adapters.health import Health
 from twin_server.adapters.ingest import Ingest, Reading, latency_ms
 from twin_server.adapters.loader import load, manifests
 from twin_server.core.service import TwinGraph
+from twin_server.core.types import Entity
 from twin_server.errors import BadRequestData, NotFound
 from twin_server.jsonld.termmap import TermMap
 from twin_server.store.base import Applied, Store
@@ -53,6 +55,8 @@ class AdapterRuntime:
         self.descriptions: dict[str, str] = {}
         self.bindings: dict[str, Binding] = {}
         self.health = Health(graph, interval=health_interval)
+        self.router = CommandRouter(graph, lambda: list(self.bindings.values()), self.adapters)
+        self._pending: set[asyncio.Task[None]] = set()
         self.ingest = Ingest(graph, self._binding_terms, self._done, limit=queue_limit, batch=batch)
         self.received: Counter[str] = Counter()  # messages per binding
         self.committed: Counter[str] = Counter()
@@ -84,9 +88,11 @@ class AdapterRuntime:
         self._tasks = [
             asyncio.create_task(self.ingest.run(), name="adapter-ingest"),
             asyncio.create_task(self.health.run(), name="adapter-health"),
+            asyncio.create_task(self.router.run(), name="adapter-commands"),
         ]
         for name in self.adapters:
             await self._apply(name)
+        await self.router.recover()
         log.info(
             "adapters: %s; %d bindings", ", ".join(self.adapters) or "none", len(self.bindings)
         )
@@ -97,7 +103,7 @@ class AdapterRuntime:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter %s did not stop cleanly", adapter.name)
-        for task in self._tasks:
+        for task in [*self._tasks, *self._pending]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -175,9 +181,20 @@ class AdapterRuntime:
 
     def connection(self, adapter: str, name: str, connected: bool, error: str | None) -> None:
         self.health.connection(adapter, name, connected, error)
+        if connected:
+            self.router.connected()
 
     def command_result(self, execution_id: str, status: str, response: Any = None) -> None:
-        pass  # commands: the next step
+        self._soon(self.router.result(execution_id, status, response))
+
+    def dispatch(self, tenant: str, execution: Entity) -> None:
+        """A new command execution (the command service's dispatcher): route and deliver it."""
+        self._soon(self.router.submit(tenant, execution))
+
+    def _soon(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     # -- inside -------------------------------------------------------------------------------
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from twin_server.commands import model as m
 from twin_server.commands.model import NS
 from twin_server.core.types import Entity, Instance
 
 STALE: Final = NS + "stale"  # the twin's device has been silent past its expected interval
 QUALITY: Final = NS + "quality"  # attributes whose source reported bad quality: {name: why}
-MANUAL: Final = NS + "manualMode"  # an operator holds the twin: rules may not command it
+MANUAL: Final = m.MANUAL
 
 DEVICE_TYPE: Final = NS + "Device"
 CONTROLLED_ASSET: Final = NS + "controlledAsset"

@@ -6,18 +6,15 @@ changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from twin_server.adapters.runtime import AdapterRuntime
-from twin_server.api.models.errors import PayloadTooLarge, UnsupportedMediaType, error_response
+from twin_server.api.json_body import read_json
+from twin_server.api.models.errors import error_response
 from twin_server.errors import AlreadyExists, BadRequestData, NotFound
 
 router = APIRouter(prefix="/adapters", tags=["adapters"])
-MAX_BINDING_BYTES = 1024 * 1024
 
 
 def _runtime(request: Request) -> AdapterRuntime:
@@ -55,7 +52,7 @@ async def list_bindings(request: Request) -> Response:
 async def create_binding(request: Request) -> Response:
     runtime = _runtime(request)
     try:
-        data = await _body(request)
+        data = await read_json(request, "a binding")
         if isinstance(data, dict) and data.get("id") in runtime.bindings:
             raise AlreadyExists(f"binding {data['id']} exists; PUT /adapters/bindings/{{id}}")
         binding, _ = await runtime.put_binding(data)
@@ -69,7 +66,7 @@ async def create_binding(request: Request) -> Response:
 async def put_binding(binding_id: str, request: Request) -> Response:
     runtime = _runtime(request)
     try:
-        data = await _body(request)
+        data = await read_json(request, "a binding")
         if not isinstance(data, dict):
             raise BadRequestData("a binding is a JSON object")
         if data.setdefault("id", binding_id) != binding_id:
@@ -95,16 +92,3 @@ async def delete_binding(binding_id: str, request: Request) -> Response:
     except Exception as exc:
         return error_response(exc, "Binding")
     return Response(status_code=204)
-
-
-async def _body(request: Request) -> Any:
-    media = request.headers.get("content-type", "").split(";")[0].strip()
-    if media != "application/json":
-        raise UnsupportedMediaType("a binding is sent as application/json")
-    body = await request.body()
-    if len(body) > MAX_BINDING_BYTES:
-        raise PayloadTooLarge(f"a binding is at most {MAX_BINDING_BYTES} bytes")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequestData(f"the body is not JSON: {exc}") from None

@@ -1,6 +1,7 @@
 """A command execution is an entity of the twin graph, so every API and subscriber sees its
 lifecycle: ``pending`` (recorded; waiting for the adapter that delivers it), ``delivered``,
-then ``succeeded``, ``failed`` or ``timed-out``, with the device's response."""
+then ``succeeded``, ``failed`` or ``timed-out``, with the device's response; or ``refused``
+(an automated command to a twin an operator holds in manual mode)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ PAYLOAD: Final = NS + "payload"
 STATUS: Final = NS + "status"
 RESPONSE: Final = NS + "response"
 ISSUED_BY: Final = NS + "issuedBy"
-STATUSES: Final = ("pending", "delivered", "succeeded", "failed", "timed-out")
+MANUAL: Final = NS + "manualMode"  # an operator holds the twin: rules may not command it
+STATUSES: Final = ("pending", "delivered", "succeeded", "failed", "timed-out", "refused")
 
 
-def new_execution(twin_id: str, command: str, payload: Any, issued_by: str) -> Entity:
-    return {
+def new_execution(
+    twin_id: str, command: str, payload: Any, issued_by: str, *, refused: str | None = None
+) -> Entity:
+    """A new execution: ``pending``, or ``refused`` (with the reason) when it may not run."""
+    execution: Entity = {
         "id": f"urn:ngsi-ld:CommandExecution:{uuid.uuid4()}",
         "type": [EXECUTION_TYPE],
         "attrs": {
@@ -32,6 +37,10 @@ def new_execution(twin_id: str, command: str, payload: Any, issued_by: str) -> E
             ISSUED_BY: [{"type": "Property", "value": issued_by}],
         },
     }
+    if refused is not None:
+        execution["attrs"][STATUS] = [{"type": "Property", "value": "refused"}]
+        execution["attrs"][RESPONSE] = [{"type": "JsonProperty", "json": {"error": refused}}]
+    return execution
 
 
 def value(entity: Entity, name: str) -> Any:

@@ -219,6 +219,23 @@ class Mutation:
             raise graphql_error(exc) from exc
         return execution_of(execution)
 
+    @strawberry.mutation(
+        description="Hold a twin in manual mode (or release it): automated commands (rules) "
+        "to a held twin are refused and recorded; operator commands still go through."
+    )
+    async def set_manual_mode(
+        self, info: Info, twin_id: strawberry.ID, manual: bool, by: str = "operator"
+    ) -> Twin:
+        context = info.context
+        assert context.services.commands is not None
+        try:
+            twin = await context.services.commands.set_manual(
+                context.tenant, ingest.entity_id(str(twin_id)), manual, by
+            )
+        except TwinError as exc:
+            raise graphql_error(exc) from exc
+        return twin_of(twin, info)
+
 
 @strawberry.type
 class Subscription:
