@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from twin_server import __version__
+from twin_server.adapters.metrics import AdapterCollector
 from twin_server.adapters.runtime import AdapterRuntime
 from twin_server.api.adapters import router as adapters_router
 from twin_server.api.commands import router as commands_router
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         app.state.adapters = adapters
         assert services.commands is not None
         services.commands.dispatch = adapters.dispatch
+        metrics.registry.register(AdapterCollector(adapters))
         _watch(metrics, bus, notifier, mirror, retention, hub)
         log.info("twin server ready: store %s", store.url)
         try:

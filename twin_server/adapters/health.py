@@ -26,7 +26,7 @@ from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import now_iso
 
 log = logging.getLogger(__name__)
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
 
 
 @dataclass
@@ -60,7 +60,8 @@ class ConnectionHealth:
 
     @property
     def device_id(self) -> str:
-        return f"urn:ngsi-ld:Device:{self.adapter}:{_UNSAFE.sub('_', self.name)}"
+        name = _UNSAFE.sub("_", self.name.replace("://", ":"))
+        return f"urn:ngsi-ld:Device:{self.adapter}:{name}"
 
 
 class Health:
