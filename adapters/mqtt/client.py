@@ -55,6 +55,7 @@ class Connection:
         self.bindings: list[tuple[Binding, Source]] = []
         self.filters: dict[str, int] = {}
         self.connected = False
+        self.error: str | None = None
         self.inbox: deque[tuple[str, bytes]] = deque()
         self._scheduled = False
         v5 = config.version == "5"
@@ -77,6 +78,7 @@ class Connection:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_connect_fail = self._on_connect_fail
 
     def start(self) -> None:
         properties = None
@@ -136,9 +138,13 @@ class Connection:
             client.subscribe(list(self.filters.items()))
         self.loop.call_soon_threadsafe(self._state, True, None)
 
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        error = f"cannot connect to {self.config.host}:{self.config.port} (refused, TLS, network)"
+        self.loop.call_soon_threadsafe(self._state, False, error)
+
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, p: Any) -> None:
         error = None if reason == 0 or not reason.is_failure else f"disconnected: {reason}"
-        self.loop.call_soon_threadsafe(self._state, False, error)
+        self.loop.call_soon_threadsafe(self._lost, error)
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         self.inbox.append((message.topic, message.payload))
@@ -150,7 +156,13 @@ class Connection:
 
     def _state(self, connected: bool, error: str | None) -> None:
         self.connected = connected
+        self.error = error
         self.adapter.host.connection("mqtt", self.config.name, connected, error)
+
+    def _lost(self, error: str | None) -> None:
+        """The connection ended; a refusal said before (bad credentials…) stays the reason."""
+        if self.connected or self.error is None:
+            self._state(False, error)
 
     def _drain(self) -> None:
         self._scheduled = False
@@ -236,7 +248,12 @@ class MqttAdapter:
     def health(self) -> dict[str, Any]:
         return {
             "connections": [
-                {"name": c.config.name, "connected": c.connected, "bindings": len(c.bindings)}
+                {
+                    "name": c.config.name,
+                    "connected": c.connected,
+                    "error": c.error,
+                    "bindings": len(c.bindings),
+                }
                 for c in self.connections.values()
             ],
             "messages": self.messages,
