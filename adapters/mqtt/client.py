@@ -167,9 +167,10 @@ class Connection:
     def _drain(self) -> None:
         self._scheduled = False
         inbox = self.inbox
-        while inbox:
+        received = now_iso()  # one arrival time per burst: they arrived together
+        for _ in range(len(inbox)):
             topic, payload = inbox.popleft()
-            self.adapter.route(self, topic, payload)
+            self.adapter.route(self, topic, payload, received)
 
 
 class MqttAdapter:
@@ -260,7 +261,7 @@ class MqttAdapter:
             "unrouted": self.unrouted,
         }
 
-    def route(self, connection: Connection, topic: str, payload: bytes) -> None:
+    def route(self, connection: Connection, topic: str, payload: bytes, received: str) -> None:
         self.messages += 1
         routed = False
         for binding, source in connection.bindings:
@@ -272,16 +273,16 @@ class MqttAdapter:
                 if match.kind == "response":
                     self._response(binding, source, match, payload)
                 else:
-                    self._reading(binding, match, payload)
+                    self._reading(binding, match, payload, received)
             except (Rejected, KeyError) as exc:
                 self.host.rejected(binding, topic, str(exc))
         if not routed:
             self.unrouted += 1
             self.host.rejected(None, topic, "no binding maps this topic")
 
-    def _reading(self, binding: Binding, match: Match, payload: bytes) -> None:
+    def _reading(self, binding: Binding, match: Match, payload: bytes, received: str) -> None:
         document = decode(payload, match)
-        values = attributes(binding.attributes, document, now_iso())
+        values = attributes(binding.attributes, document, received)
         twin_id = binding.twin_template.fill(match.names)
         self.host.reading(binding, twin_id, values)
 

@@ -83,9 +83,13 @@ async def test_json_messages_update_and_create_twins_with_converted_values(
     assert temperature["unitCode"] == "CEL"
     assert twin["status"]["value"] == "running"
     assert twin["type"] == "Pump"
-    adapters = (await client.get("/adapters")).json()
-    mqtt = next(a for a in adapters if a["name"] == "mqtt")
-    assert mqtt["committed"] >= 2
+
+    async def counted() -> Any:  # the counters follow the commit by a moment
+        adapters = (await client.get("/adapters")).json()
+        mqtt = next(a for a in adapters if a["name"] == "mqtt")
+        return mqtt if mqtt["committed"] >= 2 else None
+
+    mqtt = await until(counted)
     assert all(c["connected"] for c in mqtt["connections"])
 
 

@@ -115,7 +115,7 @@ def timestamp(stamp: Any, name: str) -> str:
             moment = datetime.fromtimestamp(stamp, UTC)
         except (OverflowError, OSError, ValueError):
             raise Rejected(f"{name}: timestamp {stamp!r} is out of range") from None
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
     if isinstance(stamp, str):
         try:
             parse_datetime(stamp)

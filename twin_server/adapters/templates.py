@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -35,6 +36,7 @@ class Template:
         return PLACEHOLDER.sub(lambda m: names[m.group(1)], self.text)
 
 
+@lru_cache(maxsize=4096)
 def template(text: str, *, separator: str = "/") -> Template:
     """A template; each placeholder stands for one non-empty segment without ``separator``
     (``/`` for topics; ids use ``/`` too, so a deviceId never swallows a path)."""
