@@ -95,24 +95,29 @@ class Ingest:
         binding = reading.binding
         terms = await self.terms(binding)
         attrs = ingest.attrs_from_payload(reading.attributes, terms) if reading.attributes else {}
-        flagged = {terms.expand(n): why for n, why in (reading.flagged or {}).items()}
         types = ingest.entity_types(binding.type, terms) if binding.type else None
-        return device_update(reading.twin_id, attrs, flagged, types)
+        good = set(reading.attributes)
+        return device_update(reading.twin_id, attrs, good, reading.flagged or {}, types)
 
 
 def device_update(
-    twin_id: str, attrs: dict[str, Any], flagged: dict[str, str], types: list[str] | None
+    twin_id: str,
+    attrs: dict[str, Any],
+    good: set[str],
+    flagged: dict[str, str],
+    types: list[str] | None,
 ) -> Operation:
-    """New attribute values from a device, with the twin's quality flags kept up to date (a
-    good value clears its flag, a bad one sets it) and a stale mark lifted. Creates the twin
-    when it is missing and ``types`` is given; else a missing twin is an error."""
+    """New attribute values from a device, with the twin's quality flags (by the binding's
+    attribute names) kept up to date: a good value clears its flag, a bad one sets it; a stale
+    mark is lifted. Creates the twin when it is missing and ``types`` is given; else a missing
+    twin is an error."""
 
     def run(old: Entity | None, now: str) -> Outcome:
         extra: dict[str, Any] = {}
         quality = state.read(old, state.QUALITY) or {}
         if not isinstance(quality, dict):
             quality = {}
-        kept = {k: v for k, v in quality.items() if k not in attrs} | flagged
+        kept = {k: v for k, v in quality.items() if k not in good} | flagged
         if kept != quality:
             extra[state.QUALITY] = state.json_prop(kept)
         if state.read(old, state.STALE) is True:

@@ -42,6 +42,34 @@ async def list_adapters(request: Request) -> Response:
     return JSONResponse(found)
 
 
+@router.post("/{adapter}/browse", summary="Browse a device server and propose a binding")
+async def browse(adapter: str, request: Request) -> Response:
+    """For adapters that can (OPC UA): ``{"connection": {…}, "root": node, "depth": 3}``."""
+    runtime = _runtime(request)
+    found = runtime.adapters.get(adapter)
+    try:
+        if found is None:
+            raise NotFound(f"there is no adapter {adapter!r}")
+        walk = getattr(found, "browse", None)
+        if walk is None:
+            raise BadRequestData(f"adapter {adapter} cannot browse its devices")
+        body = await read_json(request, "a browse request")
+        if not isinstance(body, dict) or not isinstance(body.get("connection"), dict):
+            raise BadRequestData('a browse request is {"connection": {…}, "root": …, "depth": …}')
+        depth = body.get("depth", 3)
+        if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= 10:
+            raise BadRequestData("depth is a whole number from 0 to 10")
+        try:
+            result = await walk(body["connection"], body.get("root"), depth)
+        except ValueError as exc:
+            raise BadRequestData(str(exc)) from None
+        except Exception as exc:  # the server refused, timed out, spoke badly: the client's to see
+            raise BadRequestData(f"browsing failed: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        return error_response(exc, "Adapter")
+    return JSONResponse(result)
+
+
 @router.get("/bindings", summary="Every binding")
 async def list_bindings(request: Request) -> Response:
     runtime = _runtime(request)
