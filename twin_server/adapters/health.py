@@ -16,6 +16,7 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from twin_server.adapters import state
@@ -23,7 +24,6 @@ from twin_server.adapters.bindings import Binding
 from twin_server.core import operations
 from twin_server.core.operations import Operation
 from twin_server.core.service import TwinGraph
-from twin_server.core.timeutil import now_iso
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
@@ -37,7 +37,7 @@ class DeviceHealth:
     messages: int = 0
     errors: int = 0
     last_error: str | None = None
-    last_value_at: str | None = None
+    reported_at: float | None = None  # time.time() of the last committed message
     last_seen: float = 0.0
     window_start: float = 0.0
     window_messages: int = 0
@@ -69,15 +69,20 @@ class Health:
         self.graph = graph
         self.interval = interval
         self.devices: dict[tuple[str, str], DeviceHealth] = {}
+        self._by_twin: dict[tuple[str, str], DeviceHealth] = {}  # (binding id, twin id)
         self.connections: dict[tuple[str, str], ConnectionHealth] = {}
 
     def device(self, binding: Binding, twin_id: str) -> DeviceHealth:
+        found = self._by_twin.get((binding.id, twin_id))
+        if found is not None and found.binding is binding:
+            return found  # the hot path: one lookup per committed reading
         key = (binding.tenant, binding.device_id(twin_id))
         found = self.devices.get(key)
-        if found is None or found.binding != binding:
+        if found is None or found.binding is not binding:
             now = time.monotonic()
             found = DeviceHealth(binding, twin_id, key[1], last_seen=now, window_start=now)
             self.devices[key] = found
+        self._by_twin[(binding.id, twin_id)] = found
         return found
 
     def reported(self, binding: Binding, twin_id: str) -> None:
@@ -86,7 +91,7 @@ class Health:
         device.messages += 1
         device.window_messages += 1
         device.last_seen = time.monotonic()
-        device.last_value_at = now_iso()
+        device.reported_at = time.time()
         device.stale = False
         device.dirty = True
 
@@ -106,6 +111,8 @@ class Health:
         """A binding is gone: its devices are no longer watched."""
         for key in [k for k, d in self.devices.items() if d.binding.id == binding_id]:
             del self.devices[key]
+        for twin in [k for k in self._by_twin if k[0] == binding_id]:
+            del self._by_twin[twin]
 
     async def run(self) -> None:
         while True:
@@ -157,8 +164,9 @@ def _device_twin(device: DeviceHealth) -> Operation:
         state.ADAPTER: state.prop(device.binding.adapter),
         state.BINDING: state.prop(device.binding.id),
     }
-    if device.last_value_at is not None:
-        attrs[state.LAST_VALUE] = state.prop(device.last_value_at)
+    if device.reported_at is not None:
+        moment = datetime.fromtimestamp(device.reported_at, UTC)
+        attrs[state.LAST_VALUE] = state.prop(moment.isoformat(timespec="microseconds")[:-6] + "Z")
     if device.last_error is not None:
         attrs[state.LAST_ERROR] = state.prop(device.last_error)
     entity = {"id": device.device_id, "type": [state.DEVICE_TYPE], "attrs": attrs}

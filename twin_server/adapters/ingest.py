@@ -53,6 +53,7 @@ class Ingest:
         self.queue: asyncio.Queue[Reading] = asyncio.Queue(limit)
         self.dropped = 0
         self.commits = 0
+        self._types: dict[str, tuple[TermMap, list[str]]] = {}  # a type, expanded by those terms
 
     def put(self, reading: Reading) -> bool:
         try:
@@ -95,7 +96,15 @@ class Ingest:
         binding = reading.binding
         terms = await self.terms(binding)
         attrs = ingest.attrs_from_payload(reading.attributes, terms) if reading.attributes else {}
-        types = ingest.entity_types(binding.type, terms) if binding.type else None
+        types = None
+        if binding.type:
+            cached = self._types.get(binding.type)
+            if cached is None or cached[0] is not terms:
+                cached = self._types[binding.type] = (
+                    terms,
+                    ingest.entity_types(binding.type, terms),
+                )
+            types = cached[1]
         good = set(reading.attributes)
         return device_update(reading.twin_id, attrs, good, reading.flagged or {}, types)
 
