@@ -177,6 +177,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--version", default="5", choices=["5", "3.1.1"], help="MQTT version")
     args = parser.parse_args()
     base = baseline(args.devices, args.seconds)
     print(f"baseline: one paho client received {base:,.0f} QoS 0 messages/s")
@@ -187,7 +188,11 @@ def main() -> int:
             binding = {
                 "id": f"bench-qos{qos}",
                 "adapter": "mqtt",
-                "connection": {"clientId": f"bench-{uuid.uuid4().hex}", "cleanStart": True},
+                "connection": {
+                    "clientId": f"bench-{uuid.uuid4().hex}",
+                    "cleanStart": True,
+                    "version": args.version,
+                },
                 "source": {"topic": prefix + "/{deviceId}/state", "qos": qos},
                 "twin": f"urn:ngsi-ld:Sensor:q{qos}-" + "{deviceId}",
                 "type": "Sensor",
@@ -197,6 +202,8 @@ def main() -> int:
             response.raise_for_status()
             time.sleep(1.0)
             figures[qos] = adapter_run(server.url, prefix, args.devices, args.seconds, qos)
+            # unbound: the broker drops what it still queues for it (an overload leaves much)
+            httpx.delete(f"{server.url}/adapters/bindings/{binding['id']}", timeout=30)
             run = figures[qos]
             share = 100 * run["committed_rate"] / base if base else 0
             print(
@@ -204,10 +211,10 @@ def main() -> int:
                 f"{run['committed']:,.0f} (rejected or dropped {run['rejected']:,.0f}); "
                 f"committed {run['committed_rate']:,.0f} updates/s = {share:.0f}% of the baseline"
             )
-        # latency within capacity (80% of the QoS 0 committed rate) and at 60% of the baseline
+        # latency within capacity (half the QoS 0 committed rate) and at 60% of the baseline
         capacity = figures[0]["committed_rate"]
         for label, paced in (
-            ("80% of capacity", 0.8 * capacity),
+            ("half the capacity", 0.5 * capacity),
             ("60% of the baseline", 0.6 * base),
         ):
             prefix = f"bench/{uuid.uuid4().hex}"
@@ -215,12 +222,17 @@ def main() -> int:
             binding["id"] = f"bench-{tag}"
             binding["twin"] = f"urn:ngsi-ld:Sensor:{tag}-" + "{deviceId}"
             binding["source"] = {"topic": prefix + "/{deviceId}/state", "qos": 0}
-            binding["connection"] = {"clientId": f"bench-{uuid.uuid4().hex}", "cleanStart": True}
+            binding["connection"] = {
+                "clientId": f"bench-{uuid.uuid4().hex}",
+                "cleanStart": True,
+                "version": args.version,
+            }
             httpx.post(
                 server.url + "/adapters/bindings", json=binding, timeout=10
             ).raise_for_status()
             time.sleep(1.0)
             run = adapter_run(server.url, prefix, args.devices, args.seconds, 0, paced)
+            httpx.delete(f"{server.url}/adapters/bindings/{binding['id']}", timeout=30)
             times = latencies(server.url, args.devices, tag)
             ordered = sorted(times)
             p50 = statistics.median(ordered) if ordered else float("nan")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections import defaultdict, deque
 from typing import Any, cast
 
@@ -43,6 +44,8 @@ from .mapping import (
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT = 10.0
+HOLD = 0.002  # seconds the network thread waits while the runtime is behind
+MAX_HOLD = 5.0  # never so long that keep-alives lapse
 
 
 class Connection:
@@ -147,6 +150,10 @@ class Connection:
         self.loop.call_soon_threadsafe(self._lost, error)
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        waited = 0.0
+        while self.adapter.host.pressure() and waited < MAX_HOLD:
+            time.sleep(HOLD)  # back-pressure: the socket fills, the broker holds or drops QoS 0
+            waited += HOLD
         self.inbox.append((message.topic, message.payload))
         if not self._scheduled:
             self._scheduled = True
@@ -314,3 +321,6 @@ class _NoHost:
     def connection(self, *args: Any) -> None: ...
 
     def command_result(self, *args: Any) -> None: ...
+
+    def pressure(self) -> bool:
+        return False

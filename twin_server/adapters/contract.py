@@ -57,6 +57,12 @@ class Host(Protocol):
     def command_result(self, execution_id: str, status: str, response: Any = None) -> None:
         """A device's answer to a delivered command: ``succeeded`` or ``failed``."""
 
+    def pressure(self) -> bool:
+        """More readings wait than the runtime can commit now: an adapter that can should
+        stop reading its source for a moment (back-pressure, so a flood cannot starve the
+        commits). Safe to ask from any thread."""
+        ...
+
 
 class Adapter(Protocol):
     name: str

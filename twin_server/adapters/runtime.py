@@ -30,6 +30,7 @@ from twin_server.store.base import Applied, Store
 
 log = logging.getLogger(__name__)
 KIND = "adapter-binding"
+PRESSURE_BATCHES = 4  # readings waiting, in batches, past which adapters hold back
 Terms = Callable[[list[str] | None], Awaitable[TermMap]]
 
 
@@ -186,6 +187,9 @@ class AdapterRuntime:
 
     def command_result(self, execution_id: str, status: str, response: Any = None) -> None:
         self._soon(self.router.result(execution_id, status, response))
+
+    def pressure(self) -> bool:
+        return self.ingest.queue.qsize() > self.ingest.batch * PRESSURE_BATCHES
 
     def dispatch(self, tenant: str, execution: Entity) -> None:
         """A new command execution (the command service's dispatcher): route and deliver it."""
