@@ -101,6 +101,11 @@ async def pump_server(folder: Path, port: int | None = None) -> AsyncIterator[Pu
     status = await pump.add_variable(
         ua.NodeId("Pump1.Status", ns), ua.QualifiedName("Status", ns), "idle"
     )
+    await pump.add_variable(  # a value no twin attribute can hold (raw bytes)
+        ua.NodeId("Pump1.Raw", ns),
+        ua.QualifiedName("Raw", ns),
+        ua.Variant(b"\x00\x01", ua.VariantType.ByteString),
+    )
     setpoint = await pump.add_variable(
         ua.NodeId("Pump1.Setpoint", ns), ua.QualifiedName("Setpoint", ns), 0.0
     )

@@ -199,3 +199,42 @@ async def test_a_bad_binding_is_refused_with_its_reason_and_nothing_changes(
     assert reason in response.json()["error"]["message"]
     assert (await client.get("/adapters/bindings")).json() == []
     assert await app.state.services.graph.store.list_documents("adapter-binding") == []
+
+
+async def test_a_device_with_no_twin_is_refused_when_the_binding_creates_none(
+    client: httpx.AsyncClient,
+) -> None:
+    prefix = f"test/{uuid.uuid4().hex}"
+    bound = binding(prefix)
+    del bound["type"]  # this binding updates existing twins only
+    assert (await client.post("/adapters/bindings", json=bound)).status_code == 201
+    known = {"id": "urn:ngsi-ld:Pump:known", "type": "Pump"}
+    assert (await client.post(f"{NGSI}/entities", json=known)).status_code == 201
+    async with publisher() as publish:
+
+        async def arrived() -> Any:
+            await publish(f"{prefix}/known/state", b'{"rpm": 5}')
+            await asyncio.sleep(0.05)
+            twin = await entity(client, "urn:ngsi-ld:Pump:known", options="keyValues")
+            return twin if twin.get("speed") == 5 else None
+
+        await until(arrived)
+        await publish(f"{prefix}/stranger/state", b'{"rpm": 6}')
+
+        async def refused() -> Any:
+            mqtt = (await client.get("/adapters")).json()[0]
+            return mqtt if mqtt["rejected"] >= 1 else None
+
+        await until(refused)
+    assert await entity(client, "urn:ngsi-ld:Pump:stranger") is None
+
+
+def test_a_flood_of_rejections_is_logged_once_a_second(caplog: pytest.LogCaptureFixture) -> None:
+    from twin_server.adapters.throttle import LogThrottle
+
+    throttle = LogThrottle(every=60)
+    with caplog.at_level("WARNING", logger="twin_server.adapters"):
+        for n in range(500):
+            throttle.warn("plant/p1/state", "rejected %d", n)
+        throttle.warn("plant/p2/state", "other source")
+    assert [r.getMessage() for r in caplog.records] == ["rejected 0", "other source"]

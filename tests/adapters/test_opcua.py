@@ -275,3 +275,20 @@ async def test_a_bad_opcua_binding_is_refused(
     response = await client.post("/adapters/bindings", json=bound)
     assert response.status_code == 400, response.text
     assert reason in response.json()["error"]["message"]
+
+
+async def test_a_value_the_twin_cannot_hold_is_rejected(
+    client: httpx.AsyncClient, server: PumpServer
+) -> None:
+    bound = opcua_binding(server)
+    bound["attributes"].append({"name": "raw", "source": "ns=2;s=Pump1.Raw"})
+    assert (await client.post("/adapters/bindings", json=bound)).status_code == 201
+    await until_value(client, "status", "idle")
+
+    async def refused() -> Any:
+        adapters = (await client.get("/adapters")).json()
+        opcua = next(a for a in adapters if a["name"] == "opcua")
+        return opcua if opcua["rejected"] >= 1 else None
+
+    await until(refused)
+    assert await twin_value(client, "raw") is None  # the rest of the device goes on

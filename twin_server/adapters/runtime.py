@@ -22,6 +22,7 @@ from twin_server.adapters.contract import Adapter
 from twin_server.adapters.health import Health
 from twin_server.adapters.ingest import Ingest, Reading, latency_ms
 from twin_server.adapters.loader import load, manifests
+from twin_server.adapters.throttle import LogThrottle
 from twin_server.core.service import TwinGraph
 from twin_server.core.types import Entity
 from twin_server.errors import BadRequestData, NotFound
@@ -66,6 +67,7 @@ class AdapterRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._term_cache: dict[tuple[str, ...] | None, TermMap] = {}
         self._lock = asyncio.Lock()
+        self._warnings = LogThrottle()
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -178,7 +180,7 @@ class AdapterRuntime:
 
     def rejected(self, binding: Binding | None, where: str, reason: str) -> None:
         self.refused[binding.id if binding else ""] += 1
-        log.warning("adapter message from %s rejected: %s", where, reason)
+        self._warnings.warn(where, "adapter message from %s rejected: %s", where, reason)
 
     def connection(self, adapter: str, name: str, connected: bool, error: str | None) -> None:
         self.health.connection(adapter, name, connected, error)
@@ -218,8 +220,12 @@ class AdapterRuntime:
         if isinstance(result, Exception):
             self.refused[binding.id] += 1
             self.health.failed(binding, reading.twin_id, str(result))
-            log.warning(
-                "device update of %s (binding %s) refused: %s", reading.twin_id, binding.id, result
+            self._warnings.warn(
+                reading.twin_id,
+                "device update of %s (binding %s) refused: %s",
+                reading.twin_id,
+                binding.id,
+                result,
             )
             return
         self.committed[binding.id] += 1
