@@ -53,6 +53,16 @@ def command_binding(prefix: str, **command: Any) -> dict[str, Any]:
     }
 
 
+async def bound_pump(client: httpx.AsyncClient) -> str:
+    """The modeled pump, bound (with its setSpeed command) and connected; the topic prefix."""
+    await modeled_pump(client)
+    prefix = f"test/{uuid.uuid4().hex}"
+    response = await client.post("/adapters/bindings", json=command_binding(prefix))
+    assert response.status_code == 201, response.text
+    await connected(client)
+    return prefix
+
+
 async def status(client: httpx.AsyncClient, execution: str) -> str:
     return str((await client.get(f"/commands/{execution}")).json()["status"])
 
@@ -78,12 +88,7 @@ async def connected(client: httpx.AsyncClient) -> None:
 async def test_a_graphql_command_reaches_the_device_and_its_answer_is_the_status(
     client: httpx.AsyncClient, gql: GraphQL
 ) -> None:
-    await modeled_pump(client)
-    prefix = f"test/{uuid.uuid4().hex}"
-    assert (
-        await client.post("/adapters/bindings", json=command_binding(prefix))
-    ).status_code == 201
-    await connected(client)
+    prefix = await bound_pump(client)
     async with listening(f"{prefix}/1/cmd") as device, publisher() as publish:
         sent = (await gql.data(SEND, {"payload": 1500.0}))["sendCommand"]
         assert sent["status"] == "pending"
@@ -170,12 +175,7 @@ async def test_a_command_no_binding_routes_fails_and_says_why(client: httpx.Asyn
 async def test_manual_mode_refuses_rules_and_lets_operators_through(
     client: httpx.AsyncClient, app: TwinApp, gql: GraphQL
 ) -> None:
-    await modeled_pump(client)
-    prefix = f"test/{uuid.uuid4().hex}"
-    assert (
-        await client.post("/adapters/bindings", json=command_binding(prefix))
-    ).status_code == 201
-    await connected(client)
+    prefix = await bound_pump(client)
     held = await client.put(
         "/twins/urn:ngsi-ld:Pump:1/manualMode", json={"manual": True, "by": "ana"}
     )

@@ -47,14 +47,23 @@ def device(broker: SecureBroker, *, tls: bool) -> paho.Client:
     return client
 
 
-async def publish_until(client: httpx.AsyncClient, sender: paho.Client, topic: str) -> Any:
+async def publish_until(
+    client: httpx.AsyncClient, broker: SecureBroker, topic: str, *, tls: bool
+) -> Any:
+    """A device (with the same kind of credential) publishes until the twin has its value."""
+    sender = device(broker, tls=tls)
+
     async def arrived() -> Any:
         info = sender.publish(topic, b'{"rpm": 42}', qos=1)
         await asyncio.to_thread(info.wait_for_publish, 5)
         await asyncio.sleep(0.05)
         return await entity(client, "urn:ngsi-ld:Pump:s1", options="keyValues")
 
-    return await until(arrived)
+    try:
+        return await until(arrived)
+    finally:
+        sender.disconnect()
+        sender.loop_stop()
 
 
 async def connection_state(client: httpx.AsyncClient) -> Any:
@@ -75,12 +84,7 @@ async def test_tls_with_a_client_certificate(
         "keyFile": str(broker.client_key),
     }
     assert (await client.post("/adapters/bindings", json=bound)).status_code == 201
-    sender = device(broker, tls=True)
-    try:
-        twin = await publish_until(client, sender, f"{prefix}/s1/state")
-    finally:
-        sender.disconnect()
-        sender.loop_stop()
+    twin = await publish_until(client, broker, f"{prefix}/s1/state", tls=True)
     assert twin["speed"] == 42
     assert [c["connected"] for c in await connection_state(client)] == [True]
 
@@ -91,12 +95,7 @@ async def test_username_and_password(client: httpx.AsyncClient, broker: SecureBr
     url = f"mqtt://{broker.username}:{broker.password}@127.0.0.1:{broker.password_port}"
     bound["connection"] = {"url": url, "clientId": f"ts-{uuid.uuid4().hex}"}
     assert (await client.post("/adapters/bindings", json=bound)).status_code == 201
-    sender = device(broker, tls=False)
-    try:
-        twin = await publish_until(client, sender, f"{prefix}/s1/state")
-    finally:
-        sender.disconnect()
-        sender.loop_stop()
+    twin = await publish_until(client, broker, f"{prefix}/s1/state", tls=False)
     assert twin["speed"] == 42
 
 
