@@ -1,0 +1,1 @@
+"""Simulated devices: the pump station the demo runs and the anomaly model is trained on."""
