@@ -25,6 +25,7 @@ from twin_server.api.graphql.context import names_in_use
 from twin_server.api.graphql.hub import Hub
 from twin_server.api.graphql.live import LiveSchema
 from twin_server.api.graphql.router import graphql_router
+from twin_server.api.inference import router as inference_router
 from twin_server.api.metrics import Metrics, MetricsMiddleware
 from twin_server.api.models.routes import router as models_router
 from twin_server.api.ngsild.context import Services
@@ -40,8 +41,10 @@ from twin_server.commands.service import CommandService
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
+from twin_server.inference.runtime import InferenceRuntime
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.jsonld.termmap import TermMap
+from twin_server.modeling.graph import descendants
 from twin_server.modeling.model import ModelSet
 from twin_server.modeling.repository import ModelRepository
 from twin_server.modeling.resolver import RepositoryResolver
@@ -150,14 +153,32 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         hub = Hub(bus, limit=settings.graphql_subscriber_queue)
         hub.start()
         app.state.graphql_hub = hub
-        app.state.graphql_schema = LiveSchema(settings, graphql, models)
-        await app.state.graphql_schema.start()
         services = app.state.services
 
         async def adapter_terms(context: list[str] | None) -> TermMap:
             if context is None:
                 return await names_in_use(services)
             return await resolver.term_map(context)
+
+        def subtypes(interface: str) -> list[str]:
+            known = models.models
+            return descendants(known, interface) if interface in known.elements else []
+
+        inference = InferenceRuntime(
+            graph,
+            bus,
+            store,
+            adapter_terms,
+            subtypes,
+            folder=settings.inference_dir,
+            batch=settings.inference_batch,
+        )
+        await inference.start()
+        app.state.inference = inference
+        live = LiveSchema(settings, graphql, models, outputs=inference.outputs)
+        inference.hooks_changed = live.refresh
+        app.state.graphql_schema = live
+        await live.start()
 
         adapters = AdapterRuntime(
             graph,
@@ -184,6 +205,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         try:
             yield
         finally:
+            await inference.stop()
             await adapters.stop()
             await subscriptions.stop()
             await hub.stop()
@@ -210,6 +232,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.include_router(models_router)
     app.include_router(adapters_router)
     app.include_router(commands_router)
+    app.include_router(inference_router)
     app.include_router(sparql_router)
     graphql = graphql_router(settings)
     app.include_router(graphql)

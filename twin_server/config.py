@@ -37,6 +37,7 @@ class Retention(BaseModel):
 
 
 DEFAULT_ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"
+DEFAULT_INFERENCE = Path(__file__).resolve().parents[1] / "inference"
 
 
 class Settings(BaseSettings):
@@ -152,6 +153,14 @@ class Settings(BaseSettings):
     )
     adapter_health_interval: float = Field(
         10.0, gt=0, description="Seconds between two writes of device health (device twins)."
+    )
+
+    inference_dir: Path = Field(
+        DEFAULT_INFERENCE,
+        description="The folder of inference models (one subfolder with a manifest.json each).",
+    )
+    inference_batch: int = Field(
+        64, gt=0, le=4096, description="Most twins one model call scores (micro-batching)."
     )
 
     def retention_for(self, tenant: str) -> Retention | None:

@@ -76,7 +76,10 @@ def main() -> int:
             }
         ],
         "reference": {
-            f: {"mean": round(float(train[:, i].mean()), 4), "std": round(float(train[:, i].std()), 4)}
+            f: {
+                "mean": round(float(train[:, i].mean()), 4),
+                "std": round(float(train[:, i].std()), 4),
+            }
             for i, f in enumerate(FEATURES)
         },
         "evaluation": evaluation,

@@ -60,3 +60,16 @@ def prediction_of(instance: Instance) -> Prediction | None:
 def _sub_value(sub: dict[str, list[Instance]], name: str) -> Any:
     instances = sub.get(name)
     return instances[0].get("value") if instances else None
+
+
+def prediction_instance(
+    value: Any, observed_at: str, model: str, version: str, *, confidence: float | None = None
+) -> Instance:
+    """The attribute instance of a new prediction (expanded form)."""
+    sub: dict[str, list[Instance]] = {
+        PREDICTED_BY: [{"type": "Property", "value": model}],
+        MODEL_VERSION: [{"type": "Property", "value": version}],
+    }
+    if confidence is not None:
+        sub[CONFIDENCE] = [{"type": "Property", "value": confidence}]
+    return {"type": "Property", "value": value, "observedAt": observed_at, "sub": sub}

@@ -1,0 +1,1 @@
+"""Tests of the inference runtime, hooks and models."""
