@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import Counter, OrderedDict, defaultdict
@@ -40,6 +41,7 @@ from twin_server.store.base import Store
 log = logging.getLogger(__name__)
 Terms = Callable[[list[str] | None], Awaitable[TermMap]]
 Subtypes = Callable[[str], list[str]]
+IN_FLIGHT = 4  # batches scoring or committing at once
 
 
 @dataclass
@@ -223,19 +225,38 @@ class InferenceRuntime:
     # rows → predictions -------------------------------------------------------------------------
 
     async def _score_loop(self) -> None:
+        """Take batches while rows wait; up to ``IN_FLIGHT`` of them score and commit at once
+        (a batch waiting for its commit does not hold up the next)."""
+        slots = asyncio.Semaphore(IN_FLIGHT)
+        running: set[asyncio.Task[None]] = set()
         while True:
             await self._ready.wait()
             if not self.pending:
                 self._ready.clear()
                 continue
+            await slots.acquire()
             hook_id = next(iter(self.pending))[0]
-            batch = [k for k in self.pending if k[0] == hook_id][: self.batch]
+            batch = [k for k in itertools.islice(self.pending, self.batch * 4) if k[0] == hook_id]
+            batch = batch[: self.batch]
             rows = [self.pending.pop(k) for k in batch]
-            try:
-                await self._score(hook_id, batch, rows)
-            except Exception:
-                self.stats[hook_id].errors += 1
-                log.exception("hook %s: scoring a batch of %d failed", hook_id, len(batch))
+            task = asyncio.create_task(self._guarded(hook_id, batch, rows, slots))
+            running.add(task)
+            task.add_done_callback(running.discard)
+
+    async def _guarded(
+        self,
+        hook_id: str,
+        keys: list[tuple[str, str, str]],
+        rows: list[tuple[list[float], float]],
+        slots: asyncio.Semaphore,
+    ) -> None:
+        try:
+            await self._score(hook_id, keys, rows)
+        except Exception:
+            self.stats[hook_id].errors += 1
+            log.exception("hook %s: scoring a batch of %d failed", hook_id, len(keys))
+        finally:
+            slots.release()
 
     async def _score(
         self, hook_id: str, keys: list[tuple[str, str, str]], rows: list[tuple[list[float], float]]
