@@ -35,6 +35,7 @@ from twin_server.api.ngsild.problem import MethodNotAllowed, problem_response
 from twin_server.api.ngsild.render_cache import RenderCache
 from twin_server.api.ngsild.routes import BASE as NGSI_LD_BASE
 from twin_server.api.ngsild.routes import NgsiLdDispatcher
+from twin_server.api.rules import router as rules_router
 from twin_server.api.sparql import router as sparql_router
 from twin_server.bus import EventBus, open_bus
 from twin_server.commands.service import CommandService
@@ -49,6 +50,7 @@ from twin_server.modeling.model import ModelSet
 from twin_server.modeling.repository import ModelRepository
 from twin_server.modeling.resolver import RepositoryResolver
 from twin_server.modeling.twins import TwinValidator
+from twin_server.rules.engine import RuleEngine
 from twin_server.semantic.graph import SemanticGraph
 from twin_server.semantic.mirror import Mirror
 from twin_server.store import Store, open_store
@@ -175,6 +177,10 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         )
         await inference.start()
         app.state.inference = inference
+        assert services.commands is not None
+        rules = RuleEngine(graph, bus, store, services.commands, adapter_terms, subtypes)
+        await rules.start()
+        app.state.rules = rules
         live = LiveSchema(settings, graphql, models, outputs=inference.outputs)
         inference.hooks_changed = live.refresh
         app.state.graphql_schema = live
@@ -205,6 +211,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         try:
             yield
         finally:
+            await rules.stop()
             await inference.stop()
             await adapters.stop()
             await subscriptions.stop()
@@ -233,6 +240,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
     app.include_router(adapters_router)
     app.include_router(commands_router)
     app.include_router(inference_router)
+    app.include_router(rules_router)
     app.include_router(sparql_router)
     graphql = graphql_router(settings)
     app.include_router(graphql)
