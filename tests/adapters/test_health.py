@@ -35,7 +35,7 @@ async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def test_devices_report_health_and_go_stale_when_silent(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, adapter_health_interval=0.2)
     prefix = f"test/{uuid.uuid4().hex}"
-    bound = binding(prefix, expectedInterval=0.6)
+    bound = binding(prefix, expectedInterval=2.0)
     async with serving(settings) as client, publisher() as publish:
         assert (await client.post("/adapters/bindings", json=bound)).status_code == 201
         await live(client, publish, f"{prefix}/warmup/state", b'{"rpm": 1}')

@@ -138,7 +138,7 @@ async def test_a_command_waits_for_an_unreachable_device_until_its_ttl(
 ) -> None:
     await modeled_pump(client)
     app.state.adapters.router.retry = 0.1
-    binding = command_binding(f"test/{uuid.uuid4().hex}", ttl=1.0)
+    binding = command_binding(f"test/{uuid.uuid4().hex}", ttl=3.0)
     binding["connection"]["url"] = "mqtt://127.0.0.1:1"  # nothing listens there
     assert (await client.post("/adapters/bindings", json=binding)).status_code == 201
     body = {"twinId": "urn:ngsi-ld:Pump:1", "command": "setSpeed", "payload": 1.0}
