@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin_server.adapters.templates import Template, TemplateError, template
+from twin_server.documents import parse_document
 from twin_server.errors import BadRequestData
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.:/#-]{0,255}$"
@@ -115,12 +116,7 @@ class Binding(_Strict):
 def parse_binding(data: Any) -> Binding:
     """A binding from its JSON form; ``BadRequestData`` says every problem, with its place."""
     try:
-        return Binding.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'binding'}: {e['msg']}" for e in exc.errors()
-        )
-        raise BadRequestData(f"invalid binding: {problems}") from None
+        return parse_document(Binding, data, "binding")
     except TemplateError as exc:
         raise BadRequestData(f"invalid binding: {exc}") from None
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from twin_server.adapters.runtime import AdapterRuntime
-from twin_server.api.json_body import read_json
+from twin_server.api.json_body import read_json, read_named
 from twin_server.api.models.errors import error_response
 from twin_server.errors import AlreadyExists, BadRequestData, NotFound
 
@@ -94,11 +94,7 @@ async def create_binding(request: Request) -> Response:
 async def put_binding(binding_id: str, request: Request) -> Response:
     runtime = _runtime(request)
     try:
-        data = await read_json(request, "a binding")
-        if not isinstance(data, dict):
-            raise BadRequestData("a binding is a JSON object")
-        if data.setdefault("id", binding_id) != binding_id:
-            raise BadRequestData(f"the body's id {data['id']!r} is not {binding_id!r}")
+        data = await read_named(request, binding_id, "a binding")
         binding, created = await runtime.put_binding(data)
     except Exception as exc:
         return error_response(exc, "Binding")

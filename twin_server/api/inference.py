@@ -10,9 +10,9 @@ import statistics
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from twin_server.api.json_body import read_json
+from twin_server.api.json_body import read_json, read_named
 from twin_server.api.models.errors import error_response
-from twin_server.errors import AlreadyExists, BadRequestData, NotFound
+from twin_server.errors import AlreadyExists, NotFound
 from twin_server.inference.runtime import InferenceRuntime
 
 router = APIRouter(prefix="/inference", tags=["inference"])
@@ -81,11 +81,7 @@ async def create_hook(request: Request) -> Response:
 async def put_hook(hook_id: str, request: Request) -> Response:
     runtime = _runtime(request)
     try:
-        data = await read_json(request, "a hook")
-        if not isinstance(data, dict):
-            raise BadRequestData("a hook is a JSON object")
-        if data.setdefault("id", hook_id) != hook_id:
-            raise BadRequestData(f"the body's id {data['id']!r} is not {hook_id!r}")
+        data = await read_named(request, hook_id, "a hook")
         hook, created = await runtime.put_hook(data)
     except Exception as exc:
         return error_response(exc, "Hook")

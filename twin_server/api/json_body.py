@@ -25,3 +25,13 @@ async def read_json(request: Request, what: str, max_bytes: int = MAX_BYTES) -> 
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequestData(f"the body is not JSON: {exc}") from None
+
+
+async def read_named(request: Request, resource_id: str, what: str) -> dict[str, Any]:
+    """A PUT body: a JSON object whose ``id`` (filled in when absent) is the path's."""
+    data = await read_json(request, what)
+    if not isinstance(data, dict):
+        raise BadRequestData(f"{what} is a JSON object")
+    if data.setdefault("id", resource_id) != resource_id:
+        raise BadRequestData(f"the body's id {data['id']!r} is not {resource_id!r}")
+    return data

@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from twin_server.api.json_body import read_json
+from twin_server.api.json_body import read_json, read_named
 from twin_server.api.models.errors import error_response
-from twin_server.errors import AlreadyExists, BadRequestData, NotFound
+from twin_server.errors import AlreadyExists, NotFound
 from twin_server.rules.engine import RuleEngine
 
 router = APIRouter(prefix="/rules", tags=["rules"])
@@ -53,11 +53,7 @@ async def create_rule(request: Request) -> Response:
 async def put_rule(rule_id: str, request: Request) -> Response:
     engine = _engine(request)
     try:
-        data = await read_json(request, "a rule")
-        if not isinstance(data, dict):
-            raise BadRequestData("a rule is a JSON object")
-        if data.setdefault("id", rule_id) != rule_id:
-            raise BadRequestData(f"the body's id {data['id']!r} is not {rule_id!r}")
+        data = await read_named(request, rule_id, "a rule")
         rule, created = await engine.put_rule(data)
     except Exception as exc:
         return error_response(exc, "Rule")

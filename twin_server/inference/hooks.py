@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from twin_server.core.types import VALUE_MEMBER, Entity
-from twin_server.errors import BadRequestData
+from twin_server.documents import parse_document
 
 KIND = "inference-hook"
 NAME = r"^[A-Za-z_][A-Za-z0-9_./:#-]{0,255}$"
@@ -40,13 +40,7 @@ class Hook(BaseModel):
 
 
 def parse_hook(data: Any) -> Hook:
-    try:
-        return Hook.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'hook'}: {e['msg']}" for e in exc.errors()
-        )
-        raise BadRequestData(f"invalid hook: {problems}") from None
+    return parse_document(Hook, data, "hook")
 
 
 def feature(entity: Entity, attribute: str, path: list[str]) -> float | None:

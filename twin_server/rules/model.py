@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twin_server.errors import BadRequestData
+from twin_server.documents import parse_document
 
 KIND = "rule"
 Severity = Literal["informational", "low", "medium", "high", "critical"]
@@ -87,10 +87,4 @@ class Rule(_Strict):
 
 
 def parse_rule(data: Any) -> Rule:
-    try:
-        return Rule.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'rule'}: {e['msg']}" for e in exc.errors()
-        )
-        raise BadRequestData(f"invalid rule: {problems}") from None
+    return parse_document(Rule, data, "rule")
