@@ -42,6 +42,7 @@ from twin_server.commands.service import CommandService
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
+from twin_server.inference.metrics import InferenceCollector
 from twin_server.inference.runtime import InferenceRuntime
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.jsonld.termmap import TermMap
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         rules = RuleEngine(graph, bus, store, services.commands, adapter_terms, subtypes)
         await rules.start()
         app.state.rules = rules
+        metrics.registry.register(InferenceCollector(inference, rules))
         live = LiveSchema(settings, graphql, models, outputs=inference.outputs)
         inference.hooks_changed = live.refresh
         app.state.graphql_schema = live

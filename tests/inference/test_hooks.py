@@ -106,6 +106,9 @@ async def test_a_hooked_twin_gets_its_anomaly_score_as_a_prediction(
     hooks = (await client.get("/inference/hooks")).json()
     assert hooks[0]["stats"]["scored"] >= 2
     assert hooks[0]["stats"]["errors"] == 0
+    metrics = (await client.get("/metrics")).text
+    assert 'twin_inference_scored_total{hook="pumps"}' in metrics
+    assert 'twin_inference_latency_seconds{hook="pumps",quantile="0.99"}' in metrics
 
 
 async def test_a_model_whose_file_does_not_match_its_pin_is_refused(tmp_path: Path) -> None:

@@ -73,6 +73,9 @@ async def test_consecutive_samples_fire_once_until_cleared(client: httpx.AsyncCl
     found = await until(fired)
     assert found["mttaSeconds"] is not None
     assert found["automationRate"] == 1.0
+    metrics = (await client.get("/metrics")).text
+    assert "twin_rules_automation_rate 1.0" in metrics
+    assert 'twin_rules_fired_total{rule="slow-down"} 1.0' in metrics
     (execution,) = await executions(client)
     assert execution["https://twinserver.dev/ns/issuedBy"] == "rule"
     assert execution["https://twinserver.dev/ns/command"] == "setSpeed"
