@@ -164,8 +164,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
             return await resolver.term_map(context)
 
         def subtypes(interface: str) -> list[str]:
-            known = models.models
-            return descendants(known, interface) if interface in known.elements else []
+            return descendants(models.models, interface)
 
         inference = InferenceRuntime(
             graph,

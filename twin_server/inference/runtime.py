@@ -178,7 +178,7 @@ class InferenceRuntime:
                 f"hook {hook.id}: {sorted(unknown)} are not inputs of {hook.model} "
                 f"(its inputs: {manifest.features()})"
             )
-        base = terms.expand(hook.type) if ":" not in hook.type else hook.type
+        base = terms.expand(hook.type)
         types = frozenset([base, *self.subtypes(base)])
         outputs = [
             (o.tensor, terms.expand(o.property), o.scale, o.offset) for o in manifest.outputs

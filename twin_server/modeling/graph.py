@@ -48,7 +48,10 @@ def ancestors(models: ModelSet, interface_id: str) -> list[str]:
 
 
 def descendants(models: ModelSet, interface_id: str) -> list[str]:
-    """Every Interface that extends ``interface_id``, directly or not."""
+    """Every Interface that extends ``interface_id``, directly or not (none for an id that is
+    not a model's: no scan then)."""
+    if interface_id not in models.elements:
+        return []
     return sorted(e.id for e in models.interfaces() if interface_id in ancestors(models, e.id))
 
 

@@ -121,7 +121,7 @@ class RuleEngine:
 
     async def _install(self, rule: Rule) -> None:
         terms = await self.terms(rule.context)
-        base = terms.expand(rule.type) if ":" not in rule.type else rule.type
+        base = terms.expand(rule.type)
         types = frozenset([base, *self.subtypes(base)])
         self.compiled[rule.id] = Compiled(rule, terms.expand(rule.when.attribute), types)
         self.rules[rule.id] = rule

@@ -109,9 +109,7 @@ class Query:
             query = p.entity_query(params, context.terms)
             if query.types is not None and not exact:
                 models = context.services.models.models
-                subtypes = query.types.widened(
-                    lambda name: descendants(models, name) if name in models.elements else []
-                )
+                subtypes = query.types.widened(lambda name: descendants(models, name))
                 query = dataclasses.replace(query, types=subtypes)
             page = await context.services.graph.query(
                 context.tenant, query, limit=first + 1, offset=start, count=count
@@ -319,7 +317,7 @@ async def _twin_events(
     if type_name is not None:
         named = _input(lambda: ingest.entity_types(type_name, info.context.terms)[0])
         models = info.context.services.models.models
-        wanted = {named, *(descendants(models, named) if named in models.elements else ())}
+        wanted = {named, *descendants(models, named)}
     ids = [str(twin_id)] if twin_id is not None else []
     types = sorted(wanted) if not ids else []
     async for event in _events(info, ids=ids, types=types):
