@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from twin_server.adapters.bindings import AttributeMapping, Binding, CommandMapping
 from twin_server.adapters.convert import Rejected
+from twin_server.core.timeutil import iso_utc
 
 Policy = Literal["None", "Basic256Sha256"]
 Mode = Literal["Sign", "SignAndEncrypt"]
@@ -192,8 +193,7 @@ def arguments(command: CommandMapping, payload: Any) -> list[Any]:
 def reading_value(value: Any, name: str) -> Any:
     """A data value's Python value as JSON (a date-time becomes ISO 8601)."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+        return iso_utc(value)
     if isinstance(value, bool | int | str) or value is None:
         return value
     if isinstance(value, float):
@@ -206,10 +206,7 @@ def reading_value(value: Any, name: str) -> Any:
 
 
 def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    stamped = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return stamped.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    return iso_utc(moment) if moment is not None else None
 
 
 def _number(value: Any, what: str) -> float:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twin_server.adapters.bindings import AttributeMapping
-from twin_server.core.timeutil import parse_datetime
+from twin_server.core.timeutil import iso_utc, parse_datetime
 
 MISSING = object()
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -115,7 +115,7 @@ def timestamp(stamp: Any, name: str) -> str:
             moment = datetime.fromtimestamp(stamp, UTC)
         except (OverflowError, OSError, ValueError):
             raise Rejected(f"{name}: timestamp {stamp!r} is out of range") from None
-        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+        return iso_utc(moment)
     if isinstance(stamp, str):
         try:
             parse_datetime(stamp)

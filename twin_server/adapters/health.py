@@ -24,6 +24,7 @@ from twin_server.adapters.bindings import Binding
 from twin_server.core import operations
 from twin_server.core.operations import Operation
 from twin_server.core.service import TwinGraph
+from twin_server.core.timeutil import iso_utc
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
@@ -165,8 +166,8 @@ def _device_twin(device: DeviceHealth) -> Operation:
         state.BINDING: state.prop(device.binding.id),
     }
     if device.reported_at is not None:
-        moment = datetime.fromtimestamp(device.reported_at, UTC)
-        attrs[state.LAST_VALUE] = state.prop(moment.isoformat(timespec="microseconds")[:-6] + "Z")
+        reported = iso_utc(datetime.fromtimestamp(device.reported_at, UTC))
+        attrs[state.LAST_VALUE] = state.prop(reported)
     if device.last_error is not None:
         attrs[state.LAST_ERROR] = state.prop(device.last_error)
     entity = {"id": device.device_id, "type": [state.DEVICE_TYPE], "attrs": attrs}

@@ -10,6 +10,12 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"  # fast strftime
 
 
+def iso_utc(moment: datetime) -> str:
+    """A date-time as the server writes times (UTC, microseconds, ``Z``); naive means UTC."""
+    stamped = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return stamped.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
 def parse_datetime(text: str) -> datetime:
     """Parse an ISO 8601 date-time; naive times are taken as UTC. Raises ValueError."""
     if not isinstance(text, str) or "T" not in text:

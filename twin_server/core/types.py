@@ -50,6 +50,13 @@ VALUE_MEMBER: Final[dict[str, str]] = {
 }
 """Each attribute kind and the member that carries its value."""
 
+
+def default_instance(instances: list[Instance]) -> Instance:
+    """The attribute's default instance: the one without a datasetId, else the first (the
+    list is not empty)."""
+    return next((i for i in instances if "datasetId" not in i), instances[0])
+
+
 ATTRIBUTE_KINDS: Final = frozenset(VALUE_MEMBER)
 RELATIONSHIP_KINDS: Final = frozenset({RELATIONSHIP, LIST_RELATIONSHIP})
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from twin_server.core.types import VALUE_MEMBER, Entity
+from twin_server.core.types import VALUE_MEMBER, Entity, default_instance
 from twin_server.documents import parse_document
 
 KIND = "inference-hook"
@@ -48,7 +48,7 @@ def feature(entity: Entity, attribute: str, path: list[str]) -> float | None:
     instances = entity["attrs"].get(attribute)
     if not instances:
         return None
-    instance = next((i for i in instances if "datasetId" not in i), instances[0])
+    instance = default_instance(instances)
     value: Any = instance.get(VALUE_MEMBER.get(instance.get("type", ""), "value"))
     for step in path:
         value = value.get(step) if isinstance(value, dict) else None

@@ -27,6 +27,7 @@ from twin_server.core import operations
 from twin_server.core.events import ChangeEvent
 from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import now_iso, parse_datetime
+from twin_server.core.types import default_instance
 from twin_server.errors import NotFound, TwinError
 from twin_server.jsonld.termmap import TermMap
 from twin_server.rules.model import KIND, Rule, parse_rule
@@ -244,7 +245,7 @@ class RuleEngine:
 
 def _number(instances: Any) -> tuple[float | None, float | None]:
     """The default instance's numeric value, and its observedAt as epoch seconds."""
-    instance = next((i for i in instances if "datasetId" not in i), instances[0])
+    instance = default_instance(instances)
     value = instance.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, None

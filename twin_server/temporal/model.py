@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from twin_server.core.timeutil import parse_datetime
+from twin_server.core.timeutil import iso_utc, parse_datetime
 from twin_server.core.types import VALUE_MEMBER, Instance
 
 TimeProperty = Literal["observedAt", "createdAt", "modifiedAt", "deletedAt"]
@@ -44,8 +44,7 @@ def micros(text: str) -> int:
 
 def iso(us: int) -> str:
     """Microseconds since the epoch as the server writes times (UTC, ``Z``)."""
-    moment = EPOCH + timedelta(microseconds=us)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+    return iso_utc(EPOCH + timedelta(microseconds=us))
 
 
 def instance_id(iid: int) -> str:

@@ -36,7 +36,7 @@ from twin_server.api.graphql.types import (
     prediction_view,
     twin_of,
 )
-from twin_server.core.types import VALUE_MEMBER, Entity, Instance
+from twin_server.core.types import VALUE_MEMBER, Entity, Instance, default_instance
 from twin_server.modeling.dtmi import sort_key
 from twin_server.modeling.graph import ancestors, top_level
 from twin_server.modeling.model import Element, ModelSet
@@ -350,8 +350,7 @@ def _instance(entity: Entity, keys: Sequence[str]) -> Instance | None:
     for key in keys:
         instances = attrs.get(key)
         if instances:
-            default: Instance = next((i for i in instances if "datasetId" not in i), instances[0])
-            return default
+            return default_instance(instances)
     return None
 
 
