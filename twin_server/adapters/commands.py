@@ -26,7 +26,7 @@ from twin_server.core import operations
 from twin_server.core.operations import Operation, Outcome
 from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import parse_datetime
-from twin_server.core.types import Entity
+from twin_server.core.types import Entity, json_prop, prop
 from twin_server.errors import TwinError
 from twin_server.store.base import Candidates
 
@@ -183,9 +183,9 @@ class CommandRouter:
 
 def _status(execution_id: str, status: str, response: Any) -> Operation:
     """Move an execution to ``status`` (only forward: a closed one stays as it is)."""
-    attrs: dict[str, Any] = {m.STATUS: [{"type": "Property", "value": status}]}
+    attrs: dict[str, Any] = {m.STATUS: prop(status)}
     if response is not None:
-        attrs[m.RESPONSE] = [{"type": "JsonProperty", "json": response}]
+        attrs[m.RESPONSE] = json_prop(response)
 
     def run(old: Entity | None, now: str) -> Outcome:
         if old is not None and m.value(old, m.STATUS) not in OPEN:

@@ -25,6 +25,7 @@ from twin_server.core import operations
 from twin_server.core.operations import Operation
 from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import iso_utc
+from twin_server.core.types import prop
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
@@ -152,35 +153,35 @@ class Health:
 
 
 def _mark_stale(twin_id: str) -> Operation:
-    return operations.append(twin_id, {state.STALE: state.prop(True)}, no_overwrite=False)
+    return operations.append(twin_id, {state.STALE: prop(True)}, no_overwrite=False)
 
 
 def _device_twin(device: DeviceHealth) -> Operation:
     attrs: dict[str, Any] = {
         state.CONTROLLED_ASSET: [{"type": "Relationship", "object": device.twin_id}],
-        state.DEVICE_STATE: state.prop(device.status),
-        state.MESSAGES: state.prop(device.messages),
-        state.RATE: state.prop(device.rate),
-        state.ERRORS: state.prop(device.errors),
-        state.ADAPTER: state.prop(device.binding.adapter),
-        state.BINDING: state.prop(device.binding.id),
+        state.DEVICE_STATE: prop(device.status),
+        state.MESSAGES: prop(device.messages),
+        state.RATE: prop(device.rate),
+        state.ERRORS: prop(device.errors),
+        state.ADAPTER: prop(device.binding.adapter),
+        state.BINDING: prop(device.binding.id),
     }
     if device.reported_at is not None:
         reported = iso_utc(datetime.fromtimestamp(device.reported_at, UTC))
-        attrs[state.LAST_VALUE] = state.prop(reported)
+        attrs[state.LAST_VALUE] = prop(reported)
     if device.last_error is not None:
-        attrs[state.LAST_ERROR] = state.prop(device.last_error)
+        attrs[state.LAST_ERROR] = prop(device.last_error)
     entity = {"id": device.device_id, "type": [state.DEVICE_TYPE], "attrs": attrs}
     return operations.upsert(entity, update_mode=True)
 
 
 def _connection_twin(connection: ConnectionHealth) -> Operation:
     attrs: dict[str, Any] = {
-        state.CONNECTED: state.prop(connection.connected),
-        state.ADAPTER: state.prop(connection.adapter),
-        state.DEVICE_STATE: state.prop("ok" if connection.connected else "error"),
+        state.CONNECTED: prop(connection.connected),
+        state.ADAPTER: prop(connection.adapter),
+        state.DEVICE_STATE: prop("ok" if connection.connected else "error"),
     }
     if connection.error is not None:
-        attrs[state.LAST_ERROR] = state.prop(connection.error)
+        attrs[state.LAST_ERROR] = prop(connection.error)
     entity = {"id": connection.device_id, "type": [state.DEVICE_TYPE], "attrs": attrs}
     return operations.upsert(entity, update_mode=True)

@@ -18,10 +18,11 @@ from typing import Any
 
 from twin_server.adapters import state
 from twin_server.adapters.bindings import Binding
+from twin_server.commands import model as m
 from twin_server.core import ingest, operations
 from twin_server.core.operations import Operation, Outcome
 from twin_server.core.service import TwinGraph
-from twin_server.core.types import Entity
+from twin_server.core.types import Entity, json_prop, prop
 from twin_server.errors import TwinError
 from twin_server.jsonld.termmap import TermMap
 from twin_server.store.base import Applied
@@ -123,14 +124,14 @@ def device_update(
 
     def run(old: Entity | None, now: str) -> Outcome:
         extra: dict[str, Any] = {}
-        quality = state.read(old, state.QUALITY) or {}
+        quality = m.value(old, state.QUALITY) or {}
         if not isinstance(quality, dict):
             quality = {}
         kept = {k: v for k, v in quality.items() if k not in good} | flagged
         if kept != quality:
-            extra[state.QUALITY] = state.json_prop(kept)
-        if state.read(old, state.STALE) is True:
-            extra[state.STALE] = state.prop(False)
+            extra[state.QUALITY] = json_prop(kept)
+        if m.value(old, state.STALE) is True:
+            extra[state.STALE] = prop(False)
         changes = {**attrs, **extra}
         if old is None and types:
             entity = {"id": twin_id, "type": types, "attrs": changes}

@@ -6,11 +6,10 @@ whatever its DTDL model (the twin validator lets that namespace through).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from twin_server.commands import model as m
 from twin_server.commands.model import NS
-from twin_server.core.types import Entity, Instance
 
 STALE: Final = NS + "stale"  # the twin's device has been silent past its expected interval
 QUALITY: Final = NS + "quality"  # attributes whose source reported bad quality: {name: why}
@@ -27,22 +26,3 @@ LAST_ERROR: Final = NS + "lastError"
 CONNECTED: Final = NS + "connected"
 ADAPTER: Final = NS + "adapter"
 BINDING: Final = NS + "binding"
-
-
-def prop(value: Any) -> list[Instance]:
-    return [{"type": "Property", "value": value}]
-
-
-def json_prop(value: Any) -> list[Instance]:
-    return [{"type": "JsonProperty", "json": value}]
-
-
-def read(entity: Entity | None, name: str) -> Any:
-    """The value of one of these attributes on an entity (None when absent)."""
-    if entity is None:
-        return None
-    instances = entity["attrs"].get(name)
-    if not instances:
-        return None
-    inst = instances[0]
-    return inst.get("json") if inst.get("type") == "JsonProperty" else inst.get("value")

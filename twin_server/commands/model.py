@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
-from twin_server.core.types import Entity
+from twin_server.core.types import Entity, json_prop, prop
 
 NS: Final = "https://twinserver.dev/ns/"
 EXECUTION_TYPE: Final = NS + "CommandExecution"
@@ -30,20 +30,23 @@ def new_execution(
         "id": f"urn:ngsi-ld:CommandExecution:{uuid.uuid4()}",
         "type": [EXECUTION_TYPE],
         "attrs": {
-            COMMAND: [{"type": "Property", "value": command}],
+            COMMAND: prop(command),
             TWIN: [{"type": "Relationship", "object": twin_id}],
-            PAYLOAD: [{"type": "JsonProperty", "json": payload}],
-            STATUS: [{"type": "Property", "value": "pending"}],
-            ISSUED_BY: [{"type": "Property", "value": issued_by}],
+            PAYLOAD: json_prop(payload),
+            STATUS: prop("pending"),
+            ISSUED_BY: prop(issued_by),
         },
     }
     if refused is not None:
-        execution["attrs"][STATUS] = [{"type": "Property", "value": "refused"}]
-        execution["attrs"][RESPONSE] = [{"type": "JsonProperty", "json": {"error": refused}}]
+        execution["attrs"][STATUS] = prop("refused")
+        execution["attrs"][RESPONSE] = json_prop({"error": refused})
     return execution
 
 
-def value(entity: Entity, name: str) -> Any:
+def value(entity: Entity | None, name: str) -> Any:
+    """The value of an attribute's first instance (value, json or object; None: absent)."""
+    if entity is None:
+        return None
     instances = entity["attrs"].get(name) or [{}]
     inst = instances[0]
     return inst.get("value", inst.get("json", inst.get("object")))

@@ -51,6 +51,16 @@ VALUE_MEMBER: Final[dict[str, str]] = {
 """Each attribute kind and the member that carries its value."""
 
 
+def prop(value: Any) -> list[Instance]:
+    """An attribute of one Property instance."""
+    return [{"type": PROPERTY, "value": value}]
+
+
+def json_prop(value: Any) -> list[Instance]:
+    """An attribute of one JsonProperty instance."""
+    return [{"type": JSON_PROPERTY, "json": value}]
+
+
 def default_instance(instances: list[Instance]) -> Instance:
     """The attribute's default instance: the one without a datasetId, else the first (the
     list is not empty)."""

@@ -27,7 +27,7 @@ from twin_server.core import operations
 from twin_server.core.events import ChangeEvent
 from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import now_iso, parse_datetime
-from twin_server.core.types import default_instance
+from twin_server.core.types import default_instance, prop
 from twin_server.errors import NotFound, TwinError
 from twin_server.jsonld.termmap import TermMap
 from twin_server.rules.model import KIND, Rule, parse_rule
@@ -223,9 +223,6 @@ class RuleEngine:
                 del stats.mtta[:5_000]
 
     async def _alert(self, rule: Rule, tenant: str, twin_id: str, value: float, alert: Any) -> None:
-        def prop(v: Any) -> list[dict[str, Any]]:
-            return [{"type": "Property", "value": v}]
-
         alert_id = f"urn:ngsi-ld:Alert:{uuid.uuid4()}"
         entity = {
             "id": alert_id,
