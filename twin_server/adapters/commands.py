@@ -91,8 +91,8 @@ class CommandRouter:
             binding=binding,
             names=names,
         )
-        flight = InFlight(delivery, self.adapters[binding.adapter], time.monotonic() - age)
-        flight.expires += mapping.ttl
+        expires = time.monotonic() - age + mapping.ttl
+        flight = InFlight(delivery, self.adapters[binding.adapter], expires)
         if m.value(execution, m.STATUS) == "delivered":
             flight.answer_by = time.monotonic() + mapping.timeout
         self.flights[execution["id"]] = flight

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ class Reading:
     twin_id: str
     attributes: dict[str, dict[str, Any]]
     flagged: dict[str, str] | None
-    received: float  # time.monotonic() when it arrived
 
 
 Terms = Callable[[Binding], Awaitable[TermMap]]
@@ -139,7 +137,3 @@ def device_update(
         return operations.append(twin_id, changes, no_overwrite=False)(old, now)
 
     return run
-
-
-def latency_ms(reading: Reading) -> float:
-    return (time.monotonic() - reading.received) * 1000

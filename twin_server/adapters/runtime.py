@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -20,7 +19,7 @@ from twin_server.adapters.bindings import Binding, parse_binding, read_binding_f
 from twin_server.adapters.commands import CommandRouter
 from twin_server.adapters.contract import Adapter
 from twin_server.adapters.health import Health
-from twin_server.adapters.ingest import Ingest, Reading, latency_ms
+from twin_server.adapters.ingest import Ingest, Reading
 from twin_server.adapters.loader import load, manifests
 from twin_server.adapters.throttle import LogThrottle
 from twin_server.core.service import TwinGraph
@@ -63,7 +62,6 @@ class AdapterRuntime:
         self.received: Counter[str] = Counter()  # messages per binding
         self.committed: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()  # per binding ("" for unknown sources)
-        self.latencies: list[float] = []  # arrival to commit, ms (the last 10,000)
         self._tasks: list[asyncio.Task[None]] = []
         self._term_cache: dict[tuple[str, ...] | None, TermMap] = {}
         self._lock = asyncio.Lock()
@@ -170,7 +168,7 @@ class AdapterRuntime:
         flagged: dict[str, str] | None = None,
     ) -> None:
         self.received[binding.id] += 1
-        reading = Reading(binding, twin_id, attributes, flagged, time.monotonic())
+        reading = Reading(binding, twin_id, attributes, flagged)
         if not self.ingest.put(reading):
             self.refused[binding.id] += 1
             if self.ingest.dropped % 1000 == 1:
@@ -230,9 +228,6 @@ class AdapterRuntime:
             return
         self.committed[binding.id] += 1
         self.health.reported(binding, reading.twin_id)
-        if len(self.latencies) >= 10_000:
-            del self.latencies[:5_000]
-        self.latencies.append(latency_ms(reading))
 
 
 def _key(context: list[str] | None) -> tuple[str, ...] | None:
