@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from twin_server.core.events import ChangeEvent
@@ -41,3 +42,16 @@ class EventBus(Protocol):
         """A new subscription; it sees events published from now on."""
 
     async def aclose(self) -> None: ...
+
+
+async def hand_each(subscription: Subscription, handle: Callable[[ChangeEvent], None]) -> None:
+    """Hand every event of ``subscription`` to ``handle``, for ever; an event ``handle`` fails
+    on is logged and the next one goes on."""
+    while True:
+        event = await subscription.get()
+        try:
+            handle(event)
+        except Exception:
+            logging.getLogger(getattr(handle, "__module__", __name__)).exception(
+                "a change event (%s of %s) could not be taken", event.seq, event.entity_id
+            )

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from twin_server.bus.base import EventBus
+from twin_server.bus.base import EventBus, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
 from twin_server.core import operations
 from twin_server.core.events import ChangeEvent
@@ -119,7 +119,7 @@ class InferenceRuntime:
                 log.error("stored hook %s is no longer valid, left out: %s", hook_id, exc)
         self._bus = self.bus.subscribe(max_pending=100_000)
         self._tasks = [
-            asyncio.create_task(self._listen(), name="inference-listen"),
+            asyncio.create_task(hand_each(self._bus, self.offer), name="inference-listen"),
             asyncio.create_task(self._score_loop(), name="inference-score"),
         ]
 
@@ -187,15 +187,6 @@ class InferenceRuntime:
         return Compiled(hook, session, base, types, watch, columns, outputs)
 
     # events → rows ------------------------------------------------------------------------------
-
-    async def _listen(self) -> None:
-        assert self._bus is not None
-        while True:
-            event = await self._bus.get()
-            try:
-                self.offer(event)
-            except Exception:
-                log.exception("inference could not take a change event")
 
     def offer(self, event: ChangeEvent) -> None:
         if event.origin == "inference" or event.after is None:

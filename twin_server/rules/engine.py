@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from twin_server.bus.base import EventBus
+from twin_server.bus.base import EventBus, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
 from twin_server.commands import model as m
 from twin_server.commands.service import CommandService
@@ -96,7 +96,7 @@ class RuleEngine:
             except TwinError as exc:
                 log.error("stored rule %s is no longer valid, left out: %s", rule_id, exc)
         self._bus = self.bus.subscribe(max_pending=100_000)
-        self._listener = asyncio.create_task(self._listen(), name="rules")
+        self._listener = asyncio.create_task(hand_each(self._bus, self.offer), name="rules")
 
     async def stop(self) -> None:
         for task in [*self._tasks, *([self._listener] if self._listener else [])]:
@@ -137,15 +137,6 @@ class RuleEngine:
             "mttaSeconds": round(sum(times) / len(times), 3) if times else None,
             "automationRate": round((commands - refused) / commands, 3) if commands else None,
         }
-
-    async def _listen(self) -> None:
-        assert self._bus is not None
-        while True:
-            event = await self._bus.get()
-            try:
-                self.offer(event)
-            except Exception:
-                log.exception("the rules could not take a change event")
 
     def offer(self, event: ChangeEvent) -> None:
         if event.origin == "rule":
