@@ -25,19 +25,6 @@ import re
 from collections.abc import Iterable
 
 NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
-TWIN_FIELDS = frozenset(
-    {
-        "id",
-        "types",
-        "createdAt",
-        "modifiedAt",
-        "properties",
-        "property",
-        "relationships",
-        "incoming",
-        "predictions",
-    }
-)
 RESERVED_VALUES = frozenset({"true", "false", "null"})
 
 
@@ -67,21 +54,23 @@ def capital(name: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def field_name(content_name: str) -> str:
-    name = graphql_name(content_name)
-    return name + "_" if name in TWIN_FIELDS else name
-
-
 def enum_value_name(name: str) -> str:
     value = graphql_name(name)
     return value + "_" if value in RESERVED_VALUES else value
 
 
 class Names:
-    """The GraphQL type names given out so far (the API's own ones are taken from the start)."""
+    """The GraphQL type names given out so far (the API's own ones are taken from the start),
+    and the fields every twin has (read from the schema's ``Twin``), which contents avoid."""
 
-    def __init__(self, reserved: Iterable[str]) -> None:
+    def __init__(self, reserved: Iterable[str], twin_fields: Iterable[str]) -> None:
         self.taken = set(reserved)
+        self.twin_fields = frozenset(twin_fields)
+
+    def field(self, content_name: str) -> str:
+        """A content's field name: its own, with ``_`` added when a twin has that field."""
+        name = graphql_name(content_name)
+        return name + "_" if name in self.twin_fields else name
 
     def claim_interface(self, dtmi: str) -> str:
         """The base name of an Interface: ``short`` when it and its derived names are free,

@@ -438,15 +438,19 @@ def build_typed_schema(
     """The schema with a type for every Interface of ``models`` (``order``: the order in which
     they claim their names, oldest upload first; ``outputs``: the inference outputs attached
     to the twins of each Interface)."""
-    typed = build_typed(models, order, _generic_names(settings), outputs)
+    types, twin_fields = _generic_names(settings)
+    typed = build_typed(models, order, types, twin_fields, outputs)
     return build_schema(settings, typed)
 
 
-_GENERIC_NAMES: set[str] = set()
+_GENERIC_NAMES: list[tuple[frozenset[str], frozenset[str]]] = []
 
 
-def _generic_names(settings: Settings) -> set[str]:
-    """The names of the generic schema's types (and of the scalars the typed part adds)."""
+def _generic_names(settings: Settings) -> tuple[frozenset[str], frozenset[str]]:
+    """The generic schema's type names (with the scalar the typed part adds), and the fields
+    of its ``Twin`` interface."""
     if not _GENERIC_NAMES:
-        _GENERIC_NAMES.update(build_schema(settings)._schema.type_map, {"Long", "Prediction"})
-    return _GENERIC_NAMES
+        type_map = build_schema(settings)._schema.type_map
+        twin: Any = type_map["Twin"]
+        _GENERIC_NAMES.append((frozenset(type_map) | {"Long"}, frozenset(twin.fields)))
+    return _GENERIC_NAMES[0]

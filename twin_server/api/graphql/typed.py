@@ -25,7 +25,6 @@ from twin_server.api.graphql.naming import (
     Names,
     capital,
     enum_value_name,
-    field_name,
     graphql_name,
 )
 from twin_server.api.graphql.types import (
@@ -82,12 +81,14 @@ def build_typed(
     models: ModelSet,
     order: Iterable[str],
     reserved: Iterable[str],
+    twin_fields: Iterable[str],
     outputs: Mapping[str, Sequence[str]] | None = None,
 ) -> TypedModels:
     """Types for every Interface of ``models``; ``order`` lists Interface ids in the order they
-    claim names (upload order), ``reserved`` the names the API's own types use, ``outputs``
-    the inference outputs attached to the twins of an Interface (and of its subtypes)."""
-    return _Builder(models, Names(reserved), outputs or {}).build(order)
+    claim names (upload order), ``reserved`` the names the API's own types use, ``twin_fields``
+    the fields of ``Twin``, ``outputs`` the inference outputs attached to the twins of an
+    Interface (and of its subtypes)."""
+    return _Builder(models, Names(reserved, twin_fields), outputs or {}).build(order)
 
 
 class _Builder:
@@ -117,7 +118,9 @@ class _Builder:
             for content in self._own_contents(self.models[dtmi]):
                 if content.cls in ("Property", "Telemetry", "Relationship", "Component"):
                     field = self._content(content)
-                    setattr(self.typed.interfaces[dtmi], field_name(content.name or ""), field)
+                    setattr(
+                        self.typed.interfaces[dtmi], self.names.field(content.name or ""), field
+                    )
             for output in self.outputs.get(dtmi, ()):
                 name = graphql_name(output) + "Prediction"
                 setattr(self.typed.interfaces[dtmi], name, _prediction_field(output, name))
@@ -178,7 +181,7 @@ class _Builder:
         return strawberry.field(
             resolver=resolve,
             graphql_type=graphql_type | None,
-            name=field_name(name),
+            name=self.names.field(name),
             description=description,
         )
 
@@ -195,7 +198,7 @@ class _Builder:
         return strawberry.field(
             resolver=resolve,
             graphql_type=list[target_type],  # type: ignore[valid-type]
-            name=field_name(content.name or ""),
+            name=self.names.field(content.name or ""),
             description=description or "The twins it points at (those that exist).",
         )
 
@@ -213,7 +216,7 @@ class _Builder:
                 if content.cls in ("Property", "Telemetry"):
                     prefix = self.typed.names.get(owner, name) + capital(content.name or "")
                     graphql_type, convert = self._schema(content.one("schema") or "", prefix)
-                    key = field_name(content.name or "")
+                    key = self.names.field(content.name or "")
                     fields.setdefault(key, _member(content.name or "", graphql_type, convert))
         cls = strawberry.type(
             type(name, (), fields), name=name, description=f"A component of {interface_id}."
@@ -265,7 +268,7 @@ class _Builder:
             part = self.models[field_id]
             key = part.name or ""
             graphql_type, convert = self._schema(part.one("schema") or "", prefix + capital(key))
-            fields[field_name(key)] = _member(key, graphql_type, convert)
+            fields[self.names.field(key)] = _member(key, graphql_type, convert)
         cls = strawberry.type(type(name, (), fields), name=name, description=_description(schema))
         self.typed.extra.append(cls)
         return cls, _wrap(cls, lambda v: isinstance(v, dict))
