@@ -112,14 +112,20 @@ class TwinValidator:
         if found is None:
             found = {}
             for interface in interfaces:
-                for name, content in all_contents(models, interface).items():
-                    found.setdefault(content.id, content)
-                    found.setdefault(DEFAULT_VOCABULARY + name, content)
-                    found.setdefault(CORE + name, content)  # a name the core context protects
+                for content in all_contents(models, interface).values():
+                    for attribute in attribute_names(content):
+                        found.setdefault(attribute, content)
             if len(self._cache) > 1024:
                 self._cache.clear()
             self._cache[key] = found
         return found
+
+
+def attribute_names(content: Element) -> tuple[str, str, str]:
+    """The attribute names a content may have on a twin: its IRI, its name in the NGSI-LD
+    default vocabulary, and its name in the core namespace (a name the core context protects)."""
+    name = content.name or ""
+    return content.id, DEFAULT_VOCABULARY + name, CORE + name
 
 
 def _lineage(models: ModelSet, interface: str) -> list[str]:

@@ -39,9 +39,7 @@ from twin_server.core.types import VALUE_MEMBER, Entity, Instance, default_insta
 from twin_server.modeling.dtmi import sort_key
 from twin_server.modeling.graph import ancestors, top_level
 from twin_server.modeling.model import Element, ModelSet
-
-CORE = "https://uri.etsi.org/ngsi-ld/"
-DEFAULT_VOCABULARY = CORE + "default-context/"
+from twin_server.modeling.twins import attribute_names
 
 Long = NewType("Long", int)
 LONG = strawberry.scalar(
@@ -163,7 +161,7 @@ class _Builder:
 
     def _content(self, content: Element) -> Any:
         name = content.name or ""
-        keys = (content.id, DEFAULT_VOCABULARY + name, CORE + name)
+        keys = attribute_names(content)
         description = _description(content)
         if content.cls == "Relationship":
             return self._relationship(content, keys, description)
