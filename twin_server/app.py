@@ -43,7 +43,7 @@ from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
 from twin_server.errors import InvalidRequest, NotFound
 from twin_server.inference.metrics import InferenceCollector
-from twin_server.inference.runtime import InferenceRuntime
+from twin_server.inference.wiring import connect_rules, start_inference
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.jsonld.termmap import TermMap
 from twin_server.modeling.graph import descendants
@@ -166,20 +166,15 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         def subtypes(interface: str) -> list[str]:
             return descendants(models.models, interface)
 
-        inference = InferenceRuntime(
-            graph,
-            bus,
-            store,
-            adapter_terms,
-            subtypes,
-            folder=settings.inference_dir,
-            batch=settings.inference_batch,
-        )
-        await inference.start()
+        wired = await start_inference(settings, graph, bus, store, adapter_terms, subtypes)
+        inference = wired.runtime
         app.state.inference = inference
+        app.state.retraining = wired.retraining
+        app.state.feedback = wired.feedback
         assert services.commands is not None
         rules = RuleEngine(graph, bus, store, services.commands, adapter_terms, subtypes)
         await rules.start()
+        connect_rules(wired, rules)
         app.state.rules = rules
         metrics.registry.register(InferenceCollector(inference, rules))
         live = LiveSchema(settings, graphql, models, outputs=inference.outputs)

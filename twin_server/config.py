@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     inference_batch: int = Field(
         64, gt=0, le=4096, description="Most twins one model call scores (micro-batching)."
     )
+    inference_drift_threshold: float = Field(
+        0.2, gt=0, le=10, description="PSI of an input past which its model version drifts."
+    )
+    inference_drift_window: int = Field(
+        1000, ge=50, le=1_000_000, description="Recent rows per model version the PSI is over."
+    )
 
     def retention_for(self, tenant: str) -> Retention | None:
         """The retention policy of ``tenant`` (its own, else the "*" one), or None."""

@@ -79,6 +79,7 @@ def main() -> int:
             f: {
                 "mean": round(float(train[:, i].mean()), 4),
                 "std": round(float(train[:, i].std()), 4),
+                **_bins(train[:, i]),
             }
             for i, f in enumerate(FEATURES)
         },
@@ -88,6 +89,14 @@ def main() -> int:
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps(evaluation, indent=2))
     return 0
+
+
+def _bins(column: np.ndarray) -> dict[str, list[float]]:
+    """Decile edges of a training input and the share of training rows in each bin, the
+    reference the server's drift check (PSI) compares live inputs with."""
+    edges = [round(float(e), 4) for e in np.quantile(column, np.linspace(0.1, 0.9, 9))]
+    counts = np.bincount(np.searchsorted(edges, column, side="right"), minlength=len(edges) + 1)
+    return {"edges": edges, "fractions": [round(float(c) / len(column), 4) for c in counts]}
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ async def list_rules(request: Request) -> Response:
             "commands": stats.commands,
             "refused": stats.refused,
             "alerts": stats.alerts,
+            "heldBackUnhealthy": stats.unhealthy,
+            "failSafes": stats.fail_safes,
         }
         rules.append({**rule.document(), "stats": figures})
     return JSONResponse({"rules": rules, **engine.figures()})

@@ -3,7 +3,10 @@
 A prediction is a Property of the twin (named after the model's output, ``anomalyScore``),
 whose value is the prediction and whose ``observedAt`` is when it was scored, with these
 sub-properties: ``predictedBy`` (the model id, required), ``modelVersion``, ``confidence``
-(0 to 1) and ``shadow`` (true for a shadow model's prediction, never acted on). The names are
+(0 to 1), ``inputs`` (the feature values it was scored from, for feedback) and ``shadow``
+(true for a shadow version's prediction, never acted on). A shadow prediction is an instance
+of the same property with the datasetId ``urn:ngsi-ld:Dataset:shadow:<model>:<version>``, so
+the default instance stays the acted-on one. The names are
 plain NGSI-LD names (default vocabulary), so any NGSI-LD client reads and writes them.
 
 Predictions may be attached to any twin, whatever its DTDL model: they are not contents of
@@ -22,6 +25,8 @@ PREDICTED_BY = VOCABULARY + "predictedBy"
 MODEL_VERSION = VOCABULARY + "modelVersion"
 CONFIDENCE = VOCABULARY + "confidence"
 SHADOW = VOCABULARY + "shadow"
+INPUTS = VOCABULARY + "inputs"
+SHADOW_DATASET = "urn:ngsi-ld:Dataset:shadow:"
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,14 @@ def _sub_value(sub: dict[str, list[Instance]], name: str) -> Any:
 
 
 def prediction_instance(
-    value: Any, observed_at: str, model: str, version: str, *, confidence: float | None = None
+    value: Any,
+    observed_at: str,
+    model: str,
+    version: str,
+    *,
+    confidence: float | None = None,
+    inputs: dict[str, float] | None = None,
+    shadow: bool = False,
 ) -> Instance:
     """The attribute instance of a new prediction (expanded form)."""
     sub: dict[str, list[Instance]] = {
@@ -72,4 +84,16 @@ def prediction_instance(
     }
     if confidence is not None:
         sub[CONFIDENCE] = [{"type": "Property", "value": confidence}]
-    return {"type": "Property", "value": value, "observedAt": observed_at, "sub": sub}
+    if inputs is not None:
+        sub[INPUTS] = [{"type": "Property", "value": inputs}]
+    instance: Instance = {"type": "Property", "value": value, "observedAt": observed_at}
+    if shadow:
+        sub[SHADOW] = [{"type": "Property", "value": True}]
+        instance["datasetId"] = f"{SHADOW_DATASET}{model}:{version}"
+    instance["sub"] = sub
+    return instance
+
+
+def inputs_of(instance: Instance) -> dict[str, float]:
+    found = _sub_value(instance.get("sub", {}), INPUTS)
+    return dict(found) if isinstance(found, dict) else {}

@@ -1,12 +1,16 @@
-"""The inference runtime: models loaded once, hooks fed by change events, micro-batched
+"""The inference runtime: hooks fed by change events and by their period, micro-batched
 scoring off the event loop, predictions committed as twin state (origin ``inference``).
 
-A change of a watched attribute of a hooked twin queues the twin's feature row. Rows wait in
-one pending map, the latest per (hook, twin): a twin that changes again before it is scored
-is scored once, on its newest state, so a slow model never backs up ingestion. One task takes
-up to ``batch`` rows of a hook, scores them in a worker thread (one onnxruntime call for the
-batch) and writes every prediction in one ``write_many``. Changes made by inference itself
-trigger nothing (no loops).
+A trigger queues the twin. Twins wait in one pending map, the latest per (hook, twin): a twin
+that changes again before it is scored is scored once, on its newest state, so a slow model
+never backs up ingestion. One task takes up to ``batch`` twins of a hook, reads their features
+(related twins from the store, windows from memory), scores them with each version the
+model's deployment names (one onnxruntime call per version, in a worker thread) and writes
+every prediction in one ``write_many``. Changes made by inference itself trigger nothing.
+
+Each version's health is tracked (recent batch failures, input drift); a hook's twins whose
+inputs stop changing for ``staleAfter`` seconds are stale. Changes of health go to the
+listeners (the rule engine), and a version that starts drifting raises an Alert.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ import itertools
 import logging
 import time
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from twin_server.alerts import raise_alert
 from twin_server.bus.base import EventBus, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
 from twin_server.core import operations
@@ -32,38 +36,51 @@ from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import now_iso
 from twin_server.errors import BadRequestData, NotFound
 from twin_server.inference import predictions as p
-from twin_server.inference.hooks import KIND, Hook, feature, parse_hook
-from twin_server.inference.manifest import Manifest, read_manifest
+from twin_server.inference.drift import DriftTracker
+from twin_server.inference.features import Source, Windows, number, related_id
+from twin_server.inference.health import HealthChange, VersionHealth
+from twin_server.inference.hooks import KIND, Hook, parse_hook
+from twin_server.inference.registry import ModelRegistry
 from twin_server.inference.session import ModelSession
 from twin_server.jsonld.termmap import TermMap
-from twin_server.store.base import Store
+from twin_server.store.base import Candidates, Store
 
 log = logging.getLogger(__name__)
 Terms = Callable[[list[str] | None], Awaitable[TermMap]]
 Subtypes = Callable[[str], list[str]]
+Key = tuple[str, str, str]  # (hook, tenant, twin)
 IN_FLIGHT = 4  # batches scoring or committing at once
+TICK = 1.0  # seconds between checks of periods and stale inputs
 
 
 @dataclass
 class Compiled:
-    """A hook, ready: its model, expanded names and the types it matches."""
+    """A hook, ready: its expanded names and the types it matches."""
 
     hook: Hook
-    session: ModelSession
+    terms: TermMap
     base: str  # the hook's type, expanded
     types: frozenset[str]  # it and its DTDL subtypes
     watch: frozenset[str]  # expanded; empty: every attribute
-    columns: list[tuple[str, list[str]]]  # per model input: (attribute IRI, path in value)
-    outputs: list[tuple[str, str, float, float]]  # (tensor, property IRI, scale, offset)
+    sources: dict[str, Source]  # every input of every version of the model
+    local: frozenset[str]  # the twin's own attributes the sources read
+
+    def outputs(self, session: ModelSession) -> list[tuple[str, str, float, float, str | None]]:
+        """(tensor, property IRI, scale, offset, confidence tensor) of a version."""
+        return [
+            (o.tensor, self.terms.expand(o.property), o.scale, o.offset, o.confidence)
+            for o in session.manifest.outputs
+        ]
 
 
 @dataclass
 class HookStats:
     scored: int = 0
+    shadow: int = 0
     batches: int = 0
     errors: int = 0
     incomplete: int = 0  # twins lacking a feature
-    latencies: list[float] = field(default_factory=list)  # change to committed, ms
+    latencies: list[float] = field(default_factory=list)  # trigger to committed, ms
 
     def add_latency(self, ms: float) -> None:
         if len(self.latencies) >= 10_000:
@@ -80,48 +97,64 @@ class InferenceRuntime:
         terms: Terms,
         subtypes: Subtypes,
         *,
-        folder: Path,
+        registry: ModelRegistry,
         batch: int = 64,
         pending_limit: int = 100_000,
+        drift_threshold: float = 0.2,
+        drift_window: int = 1000,
     ) -> None:
         self.graph = graph
         self.bus = bus
         self.store = store
         self.terms = terms
         self.subtypes = subtypes
-        self.folder = folder
+        self.registry = registry
         self.batch = batch
         self.pending_limit = pending_limit
-        self.models: dict[str, ModelSession] = {}
+        self.drift_threshold = drift_threshold
+        self.drift_window = drift_window
         self.hooks: dict[str, Hook] = {}
         self.compiled: dict[str, Compiled] = {}
         self.stats: defaultdict[str, HookStats] = defaultdict(HookStats)
+        self.health: dict[tuple[str, str], VersionHealth] = {}  # (model, version)
         self.dropped: Counter[str] = Counter()
-        self.pending: OrderedDict[tuple[str, str, str], tuple[list[float], float]] = OrderedDict()
+        self.pending: OrderedDict[Key, tuple[Mapping[str, Any], float]] = OrderedDict()
+        self.windows = Windows()
+        self.last_input: dict[Key, float] = {}  # monotonic time of each twin's last input
+        self.stale: set[Key] = set()
+        self.unhealthy: dict[str, str] = {}  # hook → its model's state, while not healthy
+        self.listeners: list[Callable[[HealthChange], None]] = []
+        self.hooks_changed: Callable[[], Awaitable[None]] | None = None  # the GraphQL schema
+        self.drifted: Callable[[str, str, list[str]], Awaitable[None]] | None = None
+        self._due: dict[str, float] = {}
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._bus: BusSubscription | None = None
-        self.hooks_changed: Callable[[], Awaitable[None]] | None = None  # the GraphQL schema
 
-    async def start(self) -> None:
-        for path in sorted(self.folder.glob("*/manifest.json")) if self.folder.is_dir() else []:
-            try:
-                manifest = read_manifest(path.parent)
-                self.models[manifest.id] = ModelSession(manifest, path.parent)
-            except Exception as exc:  # one bad model folder leaves the others working
-                log.error("model in %s not loaded: %s", path.parent, exc)
-        for hook_id, document in await self.store.list_documents(KIND):
-            try:
-                hook = parse_hook(document)
-                self.compiled[hook_id] = await self._compile(hook)
-                self.hooks[hook_id] = hook
-            except BadRequestData as exc:
-                log.error("stored hook %s is no longer valid, left out: %s", hook_id, exc)
+    async def start(self, bundled: list[dict[str, Any]] | None = None) -> None:
+        """Load the stored hooks, then the hooks the model folders bring (``bundled``) whose
+        ids are not stored, and start listening."""
+        stored = dict(await self.store.list_documents(KIND))
+        for hook_id, document in stored.items():
+            await self._install_quietly(hook_id, document, "stored")
+        for document in bundled or []:
+            hook_id = str(document.get("id"))
+            if hook_id not in stored:
+                await self._install_quietly(hook_id, document, "bundled")
         self._bus = self.bus.subscribe(max_pending=100_000)
         self._tasks = [
             asyncio.create_task(hand_each(self._bus, self.offer), name="inference-listen"),
             asyncio.create_task(self._score_loop(), name="inference-score"),
+            asyncio.create_task(self._tick_loop(), name="inference-tick"),
         ]
+
+    async def _install_quietly(self, hook_id: str, document: Any, where: str) -> None:
+        try:
+            hook = parse_hook(document)
+            self.compiled[hook.id] = await self._compile(hook)
+            self.hooks[hook.id] = hook
+        except (BadRequestData, NotFound) as exc:
+            log.error("%s hook %s is not valid, left out: %s", where, hook_id, exc)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -139,8 +172,8 @@ class InferenceRuntime:
         created = hook.id not in self.hooks
         await self.store.put_document(KIND, hook.id, hook.document())
         self.hooks[hook.id], self.compiled[hook.id] = hook, compiled
-        if self.hooks_changed is not None:
-            await self.hooks_changed()
+        self._forget_hook(hook.id)
+        await self._hooks_changed()
         return hook, created
 
     async def delete_hook(self, hook_id: str) -> None:
@@ -148,75 +181,250 @@ class InferenceRuntime:
             raise NotFound(f"hook {hook_id} does not exist")
         await self.store.delete_document(KIND, hook_id)
         del self.hooks[hook_id], self.compiled[hook_id]
+        self._forget_hook(hook_id)
+        await self._hooks_changed()
+
+    async def recompile(self, model_id: str) -> None:
+        """A model got a version: its hooks read that version's inputs too."""
+        for hook_id, hook in list(self.hooks.items()):
+            if hook.model == model_id:
+                self.compiled[hook_id] = await self._compile(hook)
+        await self._hooks_changed()
+
+    async def _hooks_changed(self) -> None:
+        self.windows.want([s for c in self.compiled.values() for s in c.sources.values()])
         if self.hooks_changed is not None:
             await self.hooks_changed()
+
+    def _forget_hook(self, hook_id: str) -> None:
+        for key in [k for k in self.last_input if k[0] == hook_id]:
+            del self.last_input[key]
+        self.stale = {k for k in self.stale if k[0] != hook_id}
+        self.unhealthy.pop(hook_id, None)
+        self._due.pop(hook_id, None)
 
     def outputs(self) -> dict[str, list[str]]:
         """The prediction outputs attached to each type's twins (for the GraphQL schema)."""
         found: defaultdict[str, list[str]] = defaultdict(list)
         for compiled in self.compiled.values():
-            for output in compiled.session.manifest.outputs:
-                found[compiled.base].append(output.property)
+            model = self.registry.models.get(compiled.hook.model)
+            if model is None:
+                continue
+            names = {o.property for s in model.versions.values() for o in s.manifest.outputs}
+            found[compiled.base].extend(sorted(names - set(found[compiled.base])))
         return dict(found)
 
+    def written_by(self, hook_id: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(the prediction attribute IRIs a hook writes, the types it scores)."""
+        compiled = self.compiled.get(hook_id)
+        model = self.registry.models.get(compiled.hook.model) if compiled else None
+        if compiled is None or model is None:
+            return frozenset(), frozenset()
+        names = {o[1] for s in model.versions.values() for o in compiled.outputs(s)}
+        return frozenset(names), compiled.types
+
     async def _compile(self, hook: Hook) -> Compiled:
-        session = self.models.get(hook.model)
-        if session is None:
+        model = self.registry.models.get(hook.model)
+        if model is None:
             raise BadRequestData(
-                f"hook {hook.id}: there is no model {hook.model!r} (models: {sorted(self.models)})"
+                f"hook {hook.id}: there is no model {hook.model!r} "
+                f"(models: {sorted(self.registry.models)})"
             )
-        manifest: Manifest = session.manifest
-        terms = await self.terms(hook.context)
-        columns = []
-        for name in manifest.features():
-            source = hook.features.get(name, name)
-            attribute, *path = source.split("/")
-            columns.append((terms.expand(attribute), path))
-        unknown = set(hook.features) - set(manifest.features())
+        inputs = sorted({n for s in model.versions.values() for n in s.manifest.features()})
+        unknown = set(hook.features) - set(inputs)
         if unknown:
             raise BadRequestData(
                 f"hook {hook.id}: {sorted(unknown)} are not inputs of {hook.model} "
-                f"(its inputs: {manifest.features()})"
+                f"(its inputs: {inputs})"
+            )
+        terms = await self.terms(hook.context)
+        sources = {}
+        for name in inputs:
+            spec = hook.spec(name)
+            attribute, *path = spec.attribute.split("/")
+            sources[name] = Source(
+                terms.expand(attribute),
+                tuple(path),
+                terms.expand(spec.via) if spec.via else None,
+                spec.window,
+                spec.aggregate,
             )
         base = terms.expand(hook.type)
         types = frozenset([base, *self.subtypes(base)])
-        outputs = [
-            (o.tensor, terms.expand(o.property), o.scale, o.offset) for o in manifest.outputs
-        ]
         watch = frozenset(terms.expand(w) for w in hook.watch)
-        return Compiled(hook, session, base, types, watch, columns, outputs)
+        local = frozenset(s.via or s.attribute for s in sources.values())
+        return Compiled(hook, terms, base, types, watch, sources, local)
 
-    # events → rows ------------------------------------------------------------------------------
+    # triggers -----------------------------------------------------------------------------------
 
     def offer(self, event: ChangeEvent) -> None:
         if event.origin == "inference" or event.after is None:
+            if event.after is None:
+                self.windows.forget(event.tenant, event.entity_id)
             return
         changed = {c.name for c in event.changes}
+        if self.windows.spans:
+            for c in event.changes:
+                self.windows.record(event.tenant, event.entity_id, c.name, c.new, event.at)
         for hook_id, compiled in self.compiled.items():
             hook = compiled.hook
             if not hook.enabled or hook.tenant != event.tenant:
                 continue
             if compiled.types.isdisjoint(event.types):
                 continue
-            if compiled.watch and compiled.watch.isdisjoint(changed):
-                continue
-            row = [feature(dict(event.after), a, path) for a, path in compiled.columns]
-            if any(v is None for v in row):
-                self.stats[hook_id].incomplete += 1
-                continue
             key = (hook_id, event.tenant, event.entity_id)
-            if key in self.pending:
-                self.pending.move_to_end(key)  # scored once, on its newest state
-            elif len(self.pending) >= self.pending_limit:
-                self.pending.popitem(last=False)
-                self.dropped[hook_id] += 1
-            self.pending[key] = ([float(v) for v in row if v is not None], time.monotonic())
-            self._ready.set()
+            if not compiled.local.isdisjoint(changed):
+                self._input_seen(key, compiled)
+            if not hook.on_change or (compiled.watch and compiled.watch.isdisjoint(changed)):
+                continue
+            self._queue(key, event.after)
 
-    # rows → predictions -------------------------------------------------------------------------
+    def _queue(self, key: Key, entity: Mapping[str, Any]) -> None:
+        if key in self.pending:
+            self.pending.move_to_end(key)  # scored once, on its newest state
+        elif len(self.pending) >= self.pending_limit:
+            self.pending.popitem(last=False)
+            self.dropped[key[0]] += 1
+        self.pending[key] = (entity, time.monotonic())
+        self._ready.set()
+
+    def _input_seen(self, key: Key, compiled: Compiled) -> None:
+        self.last_input[key] = time.monotonic()
+        if key in self.stale:
+            self.stale.discard(key)
+            self._tell(key[0], key[1], (key[2],), healthy=True, reason="")
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            try:
+                await self._tick()
+            except Exception:
+                log.exception("inference: a periodic round failed")
+
+    async def _tick(self) -> None:
+        now = time.monotonic()
+        for hook_id, compiled in list(self.compiled.items()):
+            hook = compiled.hook
+            if not hook.enabled:
+                continue
+            if hook.every is not None and now >= self._due.get(hook_id, 0.0):
+                self._due[hook_id] = now + hook.every
+                await self._queue_all(hook_id, compiled)
+            if hook.stale_after is not None:
+                went = [
+                    k
+                    for k, seen in self.last_input.items()
+                    if k[0] == hook_id and k not in self.stale and now - seen > hook.stale_after
+                ]
+                if went:
+                    self.stale.update(went)
+                    for tenant, keys in itertools.groupby(sorted(went), key=lambda k: k[1]):
+                        twins = tuple(k[2] for k in keys)
+                        self._tell(hook_id, tenant, twins, healthy=False, reason="stale inputs")
+
+    async def _queue_all(self, hook_id: str, compiled: Compiled) -> None:
+        tenant = compiled.hook.tenant
+        async for chunk in self.store.scan(tenant, Candidates(types=compiled.types)):
+            for entity in chunk:
+                self._queue((hook_id, tenant, entity["id"]), entity)
+
+    # health -------------------------------------------------------------------------------------
+
+    def version_health(self, session: ModelSession) -> VersionHealth:
+        key = (session.manifest.id, session.manifest.version)
+        found = self.health.get(key)
+        if found is None:
+            drift = DriftTracker(
+                session.manifest, window=self.drift_window, threshold=self.drift_threshold
+            )
+            found = self.health[key] = VersionHealth(drift)
+        return found
+
+    def hook_state(self, hook_id: str) -> str:
+        compiled = self.compiled.get(hook_id)
+        model = self.registry.models.get(compiled.hook.model) if compiled else None
+        if model is None:
+            return "no model"
+        acting = [
+            self.version_health(model.versions[v]).state()
+            for v in sorted({model.deployment.active, *model.deployment.split})
+        ]
+        return next((s for s in acting if s != "healthy"), "healthy")
+
+    def _tell(
+        self, hook_id: str, tenant: str, twins: tuple[str, ...], *, healthy: bool, reason: str
+    ) -> None:
+        compiled = self.compiled.get(hook_id)
+        if compiled is None or not twins:
+            return
+        change = HealthChange(hook_id, compiled.hook.model, tenant, twins, healthy, reason)
+        for listener in self.listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("a model health listener failed")
+
+    async def _check_health(self, hook_id: str, sessions: list[ModelSession]) -> None:
+        """After a batch: tell the listeners when the hook's model turned (un)healthy, and
+        raise an alert for a version that began to drift."""
+        for session in sessions:
+            health = self.version_health(session)
+            drifting = health.drift.drifting
+            if drifting and not health.alerted:
+                health.alerted = True
+                await self._drift_alert(session, drifting, health)
+            elif not drifting:
+                health.alerted = False
+        state = self.hook_state(hook_id)
+        before = self.unhealthy.get(hook_id, "healthy")
+        if state == before:
+            return
+        if state == "healthy":
+            self.unhealthy.pop(hook_id, None)
+        else:
+            self.unhealthy[hook_id] = state
+        by_tenant: defaultdict[str, list[str]] = defaultdict(list)
+        for h, tenant, twin in self.last_input:
+            if h == hook_id:
+                by_tenant[tenant].append(twin)
+        for tenant, twins in by_tenant.items():
+            self._tell(hook_id, tenant, tuple(twins), healthy=state == "healthy", reason=state)
+
+    async def _drift_alert(
+        self, session: ModelSession, inputs: list[str], health: VersionHealth
+    ) -> None:
+        manifest = session.manifest
+        log.warning(
+            "model %s %s drifts on %s (PSI %s)",
+            manifest.id,
+            manifest.version,
+            inputs,
+            health.drift.psi,
+        )
+        await raise_alert(
+            self.graph,
+            "",
+            category="modelDrift",
+            severity="high",
+            description=f"model {manifest.id} {manifest.version}: its inputs {inputs} drifted "
+            f"from the training data (PSI over {health.drift.threshold})",
+            source=None,
+            details={
+                "model": manifest.id,
+                "modelVersion": manifest.version,
+                "driftingInputs": inputs,
+                "psi": health.drift.psi,
+            },
+            origin="inference",
+        )
+        if self.drifted is not None:
+            await self.drifted(manifest.id, manifest.version, inputs)
+
+    # twins → predictions ------------------------------------------------------------------------
 
     async def _score_loop(self) -> None:
-        """Take batches while rows wait; up to ``IN_FLIGHT`` of them score and commit at once
+        """Take batches while twins wait; up to ``IN_FLIGHT`` of them score and commit at once
         (a batch waiting for its commit does not hold up the next)."""
         slots = asyncio.Semaphore(IN_FLIGHT)
         running: set[asyncio.Task[None]] = set()
@@ -229,47 +437,110 @@ class InferenceRuntime:
             hook_id = next(iter(self.pending))[0]
             batch = [k for k in itertools.islice(self.pending, self.batch * 4) if k[0] == hook_id]
             batch = batch[: self.batch]
-            rows = [self.pending.pop(k) for k in batch]
-            task = asyncio.create_task(self._guarded(hook_id, batch, rows, slots))
+            entries = [self.pending.pop(k) for k in batch]
+            task = asyncio.create_task(self._guarded(hook_id, batch, entries, slots))
             running.add(task)
             task.add_done_callback(running.discard)
 
     async def _guarded(
         self,
         hook_id: str,
-        keys: list[tuple[str, str, str]],
-        rows: list[tuple[list[float], float]],
+        keys: list[Key],
+        entries: list[tuple[Mapping[str, Any], float]],
         slots: asyncio.Semaphore,
     ) -> None:
         try:
-            await self._score(hook_id, keys, rows)
+            await self._score(hook_id, keys, entries)
         except Exception:
             self.stats[hook_id].errors += 1
             log.exception("hook %s: scoring a batch of %d failed", hook_id, len(keys))
         finally:
             slots.release()
 
+    async def _features(
+        self, compiled: Compiled, tenant: str, twin_id: str, entity: Mapping[str, Any]
+    ) -> dict[str, float | None]:
+        found: dict[str, float | None] = {}
+        for name, source in compiled.sources.items():
+            if source.window is not None:
+                found[name] = self.windows.aggregate(tenant, twin_id, source)
+            elif source.via is not None:
+                target = related_id(entity, source.via)
+                related = await self.store.get(tenant, target) if target else None
+                found[name] = number(related, source.attribute, source.path) if related else None
+            else:
+                found[name] = number(entity, source.attribute, source.path)
+        return found
+
     async def _score(
-        self, hook_id: str, keys: list[tuple[str, str, str]], rows: list[tuple[list[float], float]]
+        self, hook_id: str, keys: list[Key], entries: list[tuple[Mapping[str, Any], float]]
     ) -> None:
         compiled = self.compiled.get(hook_id)
-        if compiled is None:
+        model = self.registry.models.get(compiled.hook.model) if compiled else None
+        if compiled is None or model is None:
             return  # deleted meanwhile
-        matrix = np.array([r for r, _ in rows], dtype=np.float32)
-        scores = await asyncio.to_thread(compiled.session.score, matrix)
-        manifest = compiled.session.manifest
-        stamp = now_iso()
-        by_tenant: defaultdict[str, list[tuple[str, Any]]] = defaultdict(list)
-        for index, (_, tenant, twin_id) in enumerate(keys):
-            attrs = {}
-            for tensor, prop, scale, offset in compiled.outputs:
-                value = float(scores[tensor][index][0]) * scale + offset
-                attrs[prop] = [p.prediction_instance(value, stamp, manifest.id, manifest.version)]
-            by_tenant[tenant].append(
-                (twin_id, operations.append(twin_id, attrs, no_overwrite=False))
-            )
         stats = self.stats[hook_id]
+        features = [
+            await self._features(compiled, tenant, twin, entity)
+            for (_, tenant, twin), (entity, _) in zip(keys, entries, strict=True)
+        ]
+        groups: defaultdict[tuple[str, bool], list[int]] = defaultdict(list)
+        for index, (_, _, twin) in enumerate(keys):
+            groups[(model.acting(twin).manifest.version, False)].append(index)
+            for other in model.shadows():
+                groups[(other.manifest.version, True)].append(index)
+        stamp = now_iso()
+        attrs: defaultdict[int, dict[str, list[dict[str, Any]]]] = defaultdict(dict)
+        used: list[ModelSession] = []
+        for (version, shadow), indexes in groups.items():
+            session = model.versions[version]
+            names = session.manifest.features()
+            ready = [i for i in indexes if all(features[i][n] is not None for n in names)]
+            if not shadow:
+                stats.incomplete += len(indexes) - len(ready)
+            if not ready:
+                continue
+            matrix = np.array([[features[i][n] for n in names] for i in ready], dtype=np.float32)
+            health = self.version_health(session)
+            used.append(session)
+            try:
+                scores = await asyncio.to_thread(session.score, matrix)
+            except Exception as exc:
+                health.record(False, str(exc)[:300])
+                stats.errors += 1
+                log.warning(
+                    "model %s %s failed a batch of %d: %s", model.id, version, len(ready), exc
+                )
+                continue
+            health.record(True)
+            health.drift.add(matrix)
+            for row, index in enumerate(ready):
+                inputs = {n: float(v) for n, v in zip(names, matrix[row].tolist(), strict=True)}
+                for tensor, prop, scale, offset, confidence in compiled.outputs(session):
+                    value = float(scores[tensor][row][0]) * scale + offset
+                    sure = (
+                        min(1.0, max(0.0, float(scores[confidence][row][0])))
+                        if confidence
+                        else None
+                    )
+                    attrs[index].setdefault(prop, []).append(
+                        p.prediction_instance(
+                            value,
+                            stamp,
+                            model.id,
+                            version,
+                            confidence=sure,
+                            inputs=inputs,
+                            shadow=shadow,
+                        )
+                    )
+                if shadow:
+                    stats.shadow += 1
         stats.batches += 1
+        by_tenant: defaultdict[str, list[tuple[str, Any]]] = defaultdict(list)
+        for index, written in attrs.items():
+            _, tenant, twin = keys[index]
+            by_tenant[tenant].append((twin, operations.append(twin, written, no_overwrite=False)))
         for tenant, items in by_tenant.items():
             results = await self.graph.write_many(tenant, items, origin="inference")
             for result in results:
@@ -278,5 +549,6 @@ class InferenceRuntime:
                 else:
                     stats.scored += 1
         now = time.monotonic()
-        for _, queued in rows:
-            stats.add_latency((now - queued) * 1000)
+        for index in attrs:
+            stats.add_latency((now - entries[index][1]) * 1000)
+        await self._check_health(hook_id, used)

@@ -19,26 +19,52 @@ class IntegrityError(BadRequestData):
 
 class ModelSession:
     def __init__(self, manifest: Manifest, folder: Path) -> None:
+        self.folder = folder
         path = folder / manifest.file
         data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != manifest.sha256:
-            raise IntegrityError(
-                f"model {manifest.id} {manifest.version}: {path.name} has SHA-256 {digest}, "
-                f"not the pinned {manifest.sha256}; it is refused"
-            )
+        self.check(manifest, data)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # batches run one at a time: no oversubscription
         self.manifest = manifest
-        self.session = onnxruntime.InferenceSession(
-            data, sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        inputs = {i.tensor for i in manifest.inputs}
-        if len(inputs) != 1:
-            raise BadRequestData(f"model {manifest.id}: its inputs are one tensor's columns")
-        self.tensor = inputs.pop()
+        self.session = self.open(manifest, data, options)
+        self.tensor = manifest.inputs[0].tensor  # the inputs are its columns
         self.width = len(manifest.inputs)
-        self.outputs = [o.tensor for o in manifest.outputs]
+        self.outputs = sorted(
+            {o.tensor for o in manifest.outputs}
+            | {o.confidence for o in manifest.outputs if o.confidence}
+        )
+        names = {o.name for o in self.session.get_outputs()}
+        inputs = {i.name for i in self.session.get_inputs()}
+        if self.tensor not in inputs or not set(self.outputs) <= names:
+            raise BadRequestData(
+                f"model {manifest.id} {manifest.version}: the manifest names input "
+                f"{self.tensor!r} and outputs {self.outputs}; the ONNX graph has inputs "
+                f"{sorted(inputs)} and outputs {sorted(names)}"
+            )
+
+    @staticmethod
+    def check(manifest: Manifest, data: bytes) -> None:
+        """Refuse a file that is not the one the manifest pins."""
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != manifest.sha256:
+            raise IntegrityError(
+                f"model {manifest.id} {manifest.version}: {manifest.file} has SHA-256 {digest}, "
+                f"not the pinned {manifest.sha256}; it is refused"
+            )
+
+    @staticmethod
+    def open(
+        manifest: Manifest, data: bytes, options: onnxruntime.SessionOptions
+    ) -> onnxruntime.InferenceSession:
+        try:
+            return onnxruntime.InferenceSession(
+                data, sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's own errors: not a model it can run
+            raise BadRequestData(
+                f"model {manifest.id} {manifest.version}: not an ONNX model onnxruntime can "
+                f"load: {str(exc)[:300]}"
+            ) from None
 
     def score(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Each output tensor for a batch of rows (one row per twin), flattened per row."""

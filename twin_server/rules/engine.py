@@ -13,29 +13,27 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from twin_server.alerts import raise_alert
 from twin_server.bus.base import EventBus, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
 from twin_server.commands import model as m
 from twin_server.commands.service import CommandService
-from twin_server.core import operations
 from twin_server.core.events import ChangeEvent
 from twin_server.core.service import TwinGraph
-from twin_server.core.timeutil import now_iso, parse_datetime
-from twin_server.core.types import default_instance, prop
+from twin_server.core.timeutil import parse_datetime
+from twin_server.core.types import default_instance
 from twin_server.errors import NotFound, TwinError
+from twin_server.inference.health import HealthChange
 from twin_server.jsonld.termmap import TermMap
-from twin_server.rules.model import KIND, Rule, parse_rule
+from twin_server.rules.model import KIND, Action, Rule, parse_rule
 from twin_server.store.base import Store
 
 log = logging.getLogger(__name__)
-VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
-ALERT = VOCAB + "Alert"
 Terms = Callable[[list[str] | None], Awaitable[TermMap]]
 Subtypes = Callable[[str], list[str]]
 
@@ -59,6 +57,8 @@ class TwinState:
 class RuleStats:
     fired: int = 0
     suppressed: int = 0  # past the threshold, but cooling down or over the hourly limit
+    unhealthy: int = 0  # samples not acted on: their model was unhealthy
+    fail_safes: int = 0
     commands: int = 0
     refused: int = 0
     alerts: int = 0
@@ -85,6 +85,9 @@ class RuleEngine:
         self.compiled: dict[str, Compiled] = {}
         self.states: dict[tuple[str, str, str], TwinState] = {}
         self.stats: dict[str, RuleStats] = {}
+        self.unhealthy: dict[tuple[str, str], set[str]] = {}  # (tenant, twin) → output IRIs
+        self.outputs_of: Callable[[str], tuple[frozenset[str], frozenset[str]]] | None = None
+        """For a hook: (the prediction attributes it writes, the types it scores)."""
         self._bus: BusSubscription | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
@@ -138,6 +141,52 @@ class RuleEngine:
             "automationRate": round((commands - refused) / commands, 3) if commands else None,
         }
 
+    def on_health(self, change: HealthChange) -> None:
+        """A model's health changed for some twins: hold back (and take the fail-safe) or
+        resume the rules on its predictions."""
+        if self.outputs_of is None:
+            return
+        attributes, types = self.outputs_of(change.hook)
+        concerned = [
+            c
+            for c in self.compiled.values()
+            if c.attribute in attributes
+            and not c.types.isdisjoint(types)
+            and c.rule.tenant == change.tenant
+            and c.rule.enabled
+        ]
+        for twin_id in change.twins:
+            key = (change.tenant, twin_id)
+            held = self.unhealthy.setdefault(key, set())
+            if change.healthy:
+                held.difference_update(attributes)
+                if not held:
+                    del self.unhealthy[key]
+                continue
+            newly = attributes - held
+            held.update(attributes)
+            for compiled in concerned:
+                if compiled.attribute in newly and compiled.rule.fail_safe:
+                    self._spawn(self._fail_safe(compiled.rule, change, twin_id))
+
+    async def _fail_safe(self, rule: Rule, change: HealthChange, twin_id: str) -> None:
+        stats = self.stats[rule.id]
+        stats.fail_safes += 1
+        log.warning(
+            "rule %s: model %s is %s for %s: fail-safe",
+            rule.id,
+            change.model,
+            change.reason,
+            twin_id,
+        )
+        reason = f"model {change.model} is {change.reason}"
+        await self._run_actions(rule, change.tenant, twin_id, rule.fail_safe, None, reason)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def offer(self, event: ChangeEvent) -> None:
         if event.origin == "rule":
             return  # the rules' own writes (alerts, executions) trigger nothing
@@ -149,6 +198,10 @@ class RuleEngine:
                 continue
             for change in event.changes:
                 if change.name == compiled.attribute and change.new:
+                    held = self.unhealthy.get((event.tenant, event.entity_id))
+                    if held is not None and change.name in held:
+                        self.stats[rule_id].unhealthy += 1
+                        continue
                     value, observed = _number(change.new)
                     if value is not None:
                         self._sample(rule_id, rule, event, value, observed)
@@ -184,17 +237,29 @@ class RuleEngine:
         state.armed, state.streak = False, 0
         started, state.started = state.started, None
         stats.fired += 1
-        task = asyncio.get_running_loop().create_task(
-            self._act(rule, event.tenant, event.entity_id, value, started)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._act(rule, event.tenant, event.entity_id, value, started))
 
     async def _act(
         self, rule: Rule, tenant: str, twin_id: str, value: float, started: float | None
     ) -> None:
+        await self._run_actions(rule, tenant, twin_id, rule.actions, value, None)
+        if started is not None:
+            stats = self.stats[rule.id]
+            stats.mtta.append(max(0.0, time.time() - started))
+            if len(stats.mtta) > 10_000:
+                del stats.mtta[:5_000]
+
+    async def _run_actions(
+        self,
+        rule: Rule,
+        tenant: str,
+        twin_id: str,
+        actions: list[Action],
+        value: float | None,
+        reason: str | None,
+    ) -> None:
         stats = self.stats[rule.id]
-        for action in rule.actions:
+        for action in actions:
             try:
                 if action.command is not None:
                     execution = await self.commands.send(
@@ -204,31 +269,25 @@ class RuleEngine:
                     if m.value(execution, m.STATUS) == "refused":
                         stats.refused += 1
                 if action.alert is not None:
-                    await self._alert(rule, tenant, twin_id, value, action.alert)
+                    alert = action.alert
+                    details: dict[str, Any] = {"rule": rule.id}
+                    if value is not None:
+                        details["value"] = value
+                    if reason is not None:
+                        details["reason"] = reason
+                    await raise_alert(
+                        self.graph,
+                        tenant,
+                        category=alert.category,
+                        severity=alert.severity,
+                        description=alert.description or reason or f"rule {rule.id} fired",
+                        source=twin_id,
+                        details=details,
+                        origin="rule",
+                    )
                     stats.alerts += 1
             except TwinError as exc:
                 log.warning("rule %s on %s: action not taken: %s", rule.id, twin_id, exc)
-        if started is not None:
-            stats.mtta.append(max(0.0, time.time() - started))
-            if len(stats.mtta) > 10_000:
-                del stats.mtta[:5_000]
-
-    async def _alert(self, rule: Rule, tenant: str, twin_id: str, value: float, alert: Any) -> None:
-        alert_id = f"urn:ngsi-ld:Alert:{uuid.uuid4()}"
-        entity = {
-            "id": alert_id,
-            "type": [ALERT],
-            "attrs": {
-                VOCAB + "category": prop(alert.category),
-                VOCAB + "severity": prop(alert.severity),
-                VOCAB + "description": prop(alert.description or f"rule {rule.id} fired"),
-                VOCAB + "alertSource": [{"type": "Relationship", "object": twin_id}],
-                VOCAB + "rule": prop(rule.id),
-                VOCAB + "value": prop(value),
-                VOCAB + "dateIssued": prop(now_iso()),
-            },
-        }
-        await self.graph.write(tenant, alert_id, operations.create(entity), origin="rule")
 
 
 def _number(instances: Any) -> tuple[float | None, float | None]:

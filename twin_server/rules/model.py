@@ -8,6 +8,11 @@ threshold for N consecutive samples, act: send a command, raise an alert, or bot
      "actions": [{"command": "setSpeed", "payload": 0},
                  {"alert": {"severity": "critical", "description": "pump anomaly"}}]}
 
+Fail-safe: when the attribute is a prediction and its model turns unhealthy (erroring,
+drifting, or the twin's inputs stale), the rule stops acting on it for the twins concerned and
+takes its ``failSafe`` actions once for each of them, for example
+``[{"command": "setMode", "payload": "local"}]``; it resumes when the model is healthy again.
+
 Hysteresis: once fired, a rule is re-armed for a twin only when the value has gone back past
 ``clear`` (below it for ``above``, above it for ``below``). ``cooldown`` seconds must pass
 between two firings for one twin, and at most ``maxPerHour`` firings per twin an hour.
@@ -72,6 +77,14 @@ class Rule(_Strict):
     cooldown: float = Field(60.0, ge=0, le=86_400)
     max_per_hour: int = Field(10, alias="maxPerHour", ge=1, le=3600)
     actions: list[Action] = Field(min_length=1, max_length=10)
+    fail_safe: list[Action] = Field(
+        default_factory=list,
+        alias="failSafe",
+        max_length=10,
+        description="Taken once per twin when the model behind the rule's attribute turns "
+        "unhealthy (erroring, drifting, or the twin's inputs stale); the rule does not act on "
+        "that model's predictions until it is healthy again.",
+    )
     context: list[str] | None = None
     enabled: bool = True
 
