@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> TwinApp:
         app.state.inference = inference
         app.state.retraining = wired.retraining
         app.state.feedback = wired.feedback
+        services = app.state.services = dataclasses.replace(services, feedback=wired.feedback)
         assert services.commands is not None
         rules = RuleEngine(graph, bus, store, services.commands, adapter_terms, subtypes)
         await rules.start()

@@ -4,7 +4,7 @@ A model's policy (``PUT /inference/models/{id}/retraining``)::
 
     {"afterFeedback": 50, "onDrift": true, "webhook": "https://ci.example/retrain"}
 
-Firing creates a ``RetrainingRequest`` entity (model, reason, the feedback count or the
+Firing creates a ``RetrainingRequest`` entity (model, trigger, the feedback count or the
 drifting inputs), which NGSI-LD subscriptions and GraphQL see like any change, and POSTs the
 same JSON to the webhook when one is set (5 s timeout; the outcome is kept with the policy).
 The feedback count starts again after each firing. Policies are stored documents.
@@ -95,7 +95,7 @@ class Retraining:
         body = {"id": request_id, "model": model_id, "reason": reason, "at": at, **details}
         attrs = {
             VOCABULARY + "model": prop(model_id),
-            VOCABULARY + "reason": prop(reason),
+            VOCABULARY + "trigger": prop(reason),
             VOCABULARY + "dateIssued": prop(at),
             **{VOCABULARY + k: prop(v) for k, v in details.items()},
         }

@@ -274,7 +274,7 @@ class RuleEngine:
                     if value is not None:
                         details["value"] = value
                     if reason is not None:
-                        details["reason"] = reason
+                        details["cause"] = reason
                     await raise_alert(
                         self.graph,
                         tenant,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -233,6 +233,35 @@ class Mutation:
         except TwinError as exc:
             raise graphql_error(exc) from exc
         return twin_of(twin, info)
+
+    @strawberry.mutation(
+        description="Mark a twin's current prediction (of attribute, anomalyScore by default) "
+        "truePositive, falsePositive, trueNegative or falseNegative: stored with the model "
+        "version and the inputs that produced it, for the labelled data set and retraining."
+    )
+    async def mark_prediction(
+        self,
+        info: Info,
+        twin_id: strawberry.ID,
+        label: str,
+        attribute: str = "anomalyScore",
+        note: str = "",
+        by: str = "operator",
+    ) -> JSON:
+        context = info.context
+        assert context.services.feedback is not None
+        body = {
+            "twin": str(twin_id),
+            "label": label,
+            "attribute": attribute,
+            "note": note,
+            "by": by,
+        }
+        try:
+            record = await context.services.feedback.mark(context.tenant, body)
+        except TwinError as exc:
+            raise graphql_error(exc) from exc
+        return cast(JSON, record)
 
 
 @strawberry.type

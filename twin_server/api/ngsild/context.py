@@ -10,6 +10,7 @@ from twin_server.api.ngsild.render_cache import RenderCache
 from twin_server.commands.service import CommandService
 from twin_server.config import Settings
 from twin_server.core.service import TwinGraph
+from twin_server.inference.feedback import FeedbackBook
 from twin_server.jsonld.resolver import ContextResolver
 from twin_server.modeling.repository import ModelRepository
 from twin_server.semantic.graph import SemanticGraph
@@ -30,6 +31,7 @@ class Services:
     temporal: TemporalService
     mirror: Mirror | None = None
     commands: CommandService | None = None
+    feedback: FeedbackBook | None = None
 
 
 def services(request: Request) -> Services:
