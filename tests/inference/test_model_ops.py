@@ -240,3 +240,15 @@ async def test_hooks_bundled_in_a_model_folder_are_installed(tmp_path: Path) -> 
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             hooks = (await client.get("/inference/hooks")).json()
     assert [h["id"] for h in hooks] == ["bundled"]
+
+
+async def test_a_hook_with_q_scores_only_the_twins_matching_it(client: httpx.AsyncClient) -> None:
+    await register(client, om.version("tanks", "1", om.linear([2.0]), ["level"]))
+    hook = {"id": "tanks", "model": "tanks", "type": "Tank", "q": "level>1"}
+    assert (await client.post("/inference/hooks", json=hook)).status_code == 201
+    await client.post(f"{NGSI}/entities", json=tank(1, 0.5))
+    await client.post(f"{NGSI}/entities", json=tank(2, 3.0))
+    await scored(client, "urn:ngsi-ld:Tank:2", 6.0)
+    assert await score_of(client, "urn:ngsi-ld:Tank:1") is None
+    bad = await client.post("/inference/hooks", json=dict(hook, id="bad", q="(level>1"))
+    assert bad.status_code == 400

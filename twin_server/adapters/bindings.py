@@ -99,6 +99,16 @@ class Binding(_Strict):
     def twin_template(self) -> Template:
         return template(self.twin)
 
+    def serves(self, twin_id: str) -> dict[str, str] | None:
+        """The template names of ``twin_id`` when it is one of this binding's twins. A binding
+        for one device (fixed ``source.names``, as OPC UA bindings have) serves that device's
+        twin only."""
+        names = self.twin_template.match(twin_id)
+        fixed = self.source.get("names")
+        if names is None or not isinstance(fixed, dict):
+            return names
+        return names if all(names.get(k, v) == v for k, v in fixed.items()) else None
+
     def device_id(self, twin_id: str) -> str:
         """The id of the device twin that reports the health of ``twin_id``'s device."""
         if self.device is not None:

@@ -163,7 +163,7 @@ class CommandRouter:
                 continue
             if binding.adapter not in self.adapters:
                 continue
-            names = binding.twin_template.match(twin_id)
+            names = binding.serves(twin_id)
             if names is not None:
                 return binding, names
         return None

@@ -13,8 +13,10 @@ attribute when none is named; ``onChange: false`` turns change triggers off), an
                                 "aggregate": "mean"},
                   "inletPressure": {"via": "feedsFrom", "attribute": "outletPressure"}}}
 
-``staleAfter``: a twin whose scored inputs have not changed for that many seconds has stale
-inputs (its model is unhealthy for it, and rules on its predictions take their fail-safe).
+``q`` (an NGSI-LD q expression, ``speed>0``): only the twins matching it are scored (a
+stopped pump is outside what an anomaly model knows). ``staleAfter``: a twin whose scored
+inputs have not changed for that many seconds has stale inputs (its model is unhealthy for
+it, and rules on its predictions take their fail-safe).
 
 Hooks are managed through ``/inference/hooks`` and stored; a model folder may also bring
 hooks (``inference/<model>/hooks.json``, a list), installed at start unless a stored hook
@@ -41,6 +43,9 @@ class Hook(BaseModel):
     tenant: str = ""
     type: str = Field(min_length=1, max_length=512, description="Twins of this type (or subtype).")
     watch: list[str] = Field(default_factory=list, max_length=100)
+    q: str | None = Field(
+        None, min_length=1, max_length=4096, description="Score only twins matching it."
+    )
     on_change: bool = Field(True, alias="onChange")
     every: float | None = Field(None, ge=1, le=86_400, description="Seconds between rounds.")
     stale_after: float | None = Field(None, alias="staleAfter", ge=1, le=86_400 * 7)

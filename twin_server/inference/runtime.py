@@ -32,6 +32,7 @@ from twin_server.bus.base import EventBus, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
 from twin_server.core import operations
 from twin_server.core.events import ChangeEvent
+from twin_server.core.qlang import Query, parse_q
 from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import now_iso
 from twin_server.errors import BadRequestData, NotFound
@@ -64,6 +65,7 @@ class Compiled:
     watch: frozenset[str]  # expanded; empty: every attribute
     sources: dict[str, Source]  # every input of every version of the model
     local: frozenset[str]  # the twin's own attributes the sources read
+    query: Query | None  # the hook's q
 
     def outputs(self, session: ModelSession) -> list[tuple[str, str, float, float, str | None]]:
         """(tensor, property IRI, scale, offset, confidence tensor) of a version."""
@@ -253,7 +255,8 @@ class InferenceRuntime:
         types = frozenset([base, *self.subtypes(base)])
         watch = frozenset(terms.expand(w) for w in hook.watch)
         local = frozenset(s.via or s.attribute for s in sources.values())
-        return Compiled(hook, terms, base, types, watch, sources, local)
+        query = parse_q(hook.q, terms.expand) if hook.q is not None else None
+        return Compiled(hook, terms, base, types, watch, sources, local, query)
 
     # triggers -----------------------------------------------------------------------------------
 
@@ -276,6 +279,8 @@ class InferenceRuntime:
             if not compiled.local.isdisjoint(changed):
                 self._input_seen(key, compiled)
             if not hook.on_change or (compiled.watch and compiled.watch.isdisjoint(changed)):
+                continue
+            if compiled.query is not None and not compiled.query.matches(dict(event.after)):
                 continue
             self._queue(key, event.after)
 
@@ -327,7 +332,8 @@ class InferenceRuntime:
         tenant = compiled.hook.tenant
         async for chunk in self.store.scan(tenant, Candidates(types=compiled.types)):
             for entity in chunk:
-                self._queue((hook_id, tenant, entity["id"]), entity)
+                if compiled.query is None or compiled.query.matches(entity):
+                    self._queue((hook_id, tenant, entity["id"]), entity)
 
     # health -------------------------------------------------------------------------------------
 

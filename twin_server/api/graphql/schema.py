@@ -51,6 +51,7 @@ from twin_server.api.graphql.types import (
     twin_of,
 )
 from twin_server.api.ngsild import params as p
+from twin_server.commands.model import EXECUTION_TYPE
 from twin_server.config import Settings
 from twin_server.core import ingest, operations
 from twin_server.core.types import VALUE_MEMBER
@@ -301,13 +302,26 @@ class Subscription:
                         seq=event.seq,
                     )
 
-    @strawberry.subscription(description="The status changes of one command execution.")
+    @strawberry.subscription(
+        description="The status changes of one command execution; without executionId, of "
+        "every execution of one twin (twinId), or of every execution."
+    )
     async def command_status(
-        self, info: Info, execution_id: strawberry.ID
+        self,
+        info: Info,
+        execution_id: strawberry.ID | None = None,
+        twin_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[CommandExecution, None]:
-        async for event in _events(info, ids=[str(execution_id)]):
-            if event.after is not None:
-                yield execution_of(dict(event.after))
+        if execution_id is not None:
+            events = _events(info, ids=[str(execution_id)])
+        else:
+            events = _events(info, types=[EXECUTION_TYPE])
+        async for event in events:
+            if event.after is None or EXECUTION_TYPE not in event.types:
+                continue
+            execution = execution_of(dict(event.after))
+            if twin_id is None or execution.twin_id == str(twin_id):
+                yield execution
 
     @strawberry.subscription(
         description="Predictions attached to twins (of one output, if given), of one twin or "
