@@ -182,14 +182,16 @@ RISK_RULE: dict[str, Any] = {
 }
 
 
-async def pump_setup(client: httpx.AsyncClient, blob: bytes, **hook: Any) -> None:
+async def pump_setup(
+    client: httpx.AsyncClient, blob: bytes, rule: dict[str, Any] | None = None, **hook: Any
+) -> None:
     assert (await client.post("/models", json=[ASSET, MOTOR, TANK, PUMP])).status_code == 201
     await register(client, om.version("risk", "1", blob, ["speed"], output="risk"), model="risk")
     body = {"id": "risk", "model": "risk", "type": "Pump", "watch": ["speed"], **hook}
     created = await client.post("/inference/hooks", json=body, headers={"Link": LINK})
     assert created.status_code == 201, created.text
-    rule = await client.post("/rules", json=RISK_RULE, headers={"Link": LINK})
-    assert rule.status_code == 201, rule.text
+    made_rule = await client.post("/rules", json=rule or RISK_RULE, headers={"Link": LINK})
+    assert made_rule.status_code == 201, made_rule.text
     made = await client.post(f"{NGSI}/entities", json=pump(), headers={"Link": LINK})
     assert made.status_code == 201, made.text
 
@@ -269,3 +271,19 @@ async def test_an_erroring_model_takes_the_fail_safe_once(client: httpx.AsyncCli
     await until(held_back)
     assert sorted(await commands(client)) == [0.0, 1000.0]
     assert (await rule_stats(client))["fired"] == 1
+
+
+async def test_a_rule_holds_back_only_in_the_states_it_names(client: httpx.AsyncClient) -> None:
+    rule = dict(RISK_RULE, holdOn=["erroring"])
+    await pump_setup(client, om.linear([1.0]), rule, staleAfter=1)
+    await speed(client, 100.0)
+
+    async def stale() -> Any:
+        hooks = (await client.get("/inference/hooks")).json()
+        return hooks[0]["health"]["staleTwins"] == 1
+
+    await until(stale, timeout=6)
+    await asyncio.sleep(0.3)
+    stats = await rule_stats(client)
+    assert stats["failSafes"] == 0
+    assert await commands(client) == []

@@ -85,7 +85,8 @@ class RuleEngine:
         self.compiled: dict[str, Compiled] = {}
         self.states: dict[tuple[str, str, str], TwinState] = {}
         self.stats: dict[str, RuleStats] = {}
-        self.unhealthy: dict[tuple[str, str], set[str]] = {}  # (tenant, twin) → output IRIs
+        self.unhealthy: dict[tuple[str, str], dict[str, str]] = {}
+        """(tenant, twin) → prediction attribute → the state of the model behind it."""
         self.outputs_of: Callable[[str], tuple[frozenset[str], frozenset[str]]] | None = None
         """For a hook: (the prediction attributes it writes, the types it scores)."""
         self._bus: BusSubscription | None = None
@@ -143,7 +144,7 @@ class RuleEngine:
 
     def on_health(self, change: HealthChange) -> None:
         """A model's health changed for some twins: hold back (and take the fail-safe) or
-        resume the rules on its predictions."""
+        resume the rules on its predictions, each rule as its ``holdOn`` says."""
         if self.outputs_of is None:
             return
         attributes, types = self.outputs_of(change.hook)
@@ -157,17 +158,19 @@ class RuleEngine:
         ]
         for twin_id in change.twins:
             key = (change.tenant, twin_id)
-            held = self.unhealthy.setdefault(key, set())
-            if change.healthy:
-                held.difference_update(attributes)
-                if not held:
-                    del self.unhealthy[key]
-                continue
-            newly = attributes - held
-            held.update(attributes)
-            for compiled in concerned:
-                if compiled.attribute in newly and compiled.rule.fail_safe:
-                    self._spawn(self._fail_safe(compiled.rule, change, twin_id))
+            held = self.unhealthy.setdefault(key, {})
+            for attribute in attributes:
+                before = held.pop(attribute, None)
+                if change.healthy:
+                    continue
+                held[attribute] = change.reason
+                for compiled in concerned:
+                    hold_on = compiled.rule.hold_on
+                    newly = change.reason in hold_on and before not in hold_on
+                    if compiled.attribute == attribute and newly and compiled.rule.fail_safe:
+                        self._spawn(self._fail_safe(compiled.rule, change, twin_id))
+            if not held:
+                del self.unhealthy[key]
 
     async def _fail_safe(self, rule: Rule, change: HealthChange, twin_id: str) -> None:
         stats = self.stats[rule.id]
@@ -199,7 +202,7 @@ class RuleEngine:
             for change in event.changes:
                 if change.name == compiled.attribute and change.new:
                     held = self.unhealthy.get((event.tenant, event.entity_id))
-                    if held is not None and change.name in held:
+                    if held is not None and held.get(change.name) in rule.hold_on:
                         self.stats[rule_id].unhealthy += 1
                         continue
                     value, observed = _number(change.new)

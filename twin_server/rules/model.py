@@ -12,6 +12,8 @@ Fail-safe: when the attribute is a prediction and its model turns unhealthy (err
 drifting, or the twin's inputs stale), the rule stops acting on it for the twins concerned and
 takes its ``failSafe`` actions once for each of them, for example
 ``[{"command": "setMode", "payload": "local"}]``; it resumes when the model is healthy again.
+``holdOn`` narrows the states that count (all three by default): a model trained over a wide
+operating range drifts, by PSI, on a site that runs in a narrow part of it.
 
 Hysteresis: once fired, a rule is re-armed for a twin only when the value has gone back past
 ``clear`` (below it for ``above``, above it for ``below``). ``cooldown`` seconds must pass
@@ -28,6 +30,8 @@ from twin_server.documents import parse_document
 
 KIND = "rule"
 Severity = Literal["informational", "low", "medium", "high", "critical"]
+ModelState = Literal["erroring", "drifting", "stale inputs"]
+MODEL_STATES: tuple[ModelState, ...] = ("erroring", "drifting", "stale inputs")
 
 
 class _Strict(BaseModel):
@@ -84,6 +88,11 @@ class Rule(_Strict):
         description="Taken once per twin when the model behind the rule's attribute turns "
         "unhealthy (erroring, drifting, or the twin's inputs stale); the rule does not act on "
         "that model's predictions until it is healthy again.",
+    )
+    hold_on: list[ModelState] = Field(
+        default_factory=lambda: list(MODEL_STATES),
+        alias="holdOn",
+        description="The model states in which the rule holds back and takes its fail-safe.",
     )
     context: list[str] | None = None
     enabled: bool = True
