@@ -6,7 +6,8 @@ anomaly model, change-to-prediction-committed latency.
 Starts the twin server in its own process with the example models and a hook of
 ``inference/pump-anomaly`` on every pump. This process updates every twin once a second
 (``--factor`` times the streams: each twin ``factor`` times a second), spread evenly over the
-second in batch updates of 250 twins. The server's hook figures give the latency from the
+second in batch updates of 250 twins; every reading carries its ``observedAt``, as a device's
+(and as the adapters write them). The server's hook figures give the latency from the
 change event to the committed prediction (p50, p99), the mean batch size and the twins scored;
 the committed updates per second show whether the load was carried.
 """
@@ -48,10 +49,11 @@ def pump_state(n: int, rng: random.Random, stamp: str) -> dict[str, object]:
             "value": reading["outletPressure"],
             "observedAt": stamp,
         },
-        "speed": {"type": "Property", "value": reading["speed"]},
+        "speed": {"type": "Property", "value": reading["speed"], "observedAt": stamp},
         "motor": {
             "type": "Property",
             "value": {k: reading[k] for k in ("temperature", "current", "vibration")},
+            "observedAt": stamp,
         },
     }
 

@@ -71,7 +71,7 @@ def event_for(
     changes = tuple(
         AttributeChange(name, tuple(old_attrs.get(name, ())), tuple(new_attrs.get(name, ())))
         for name in dict.fromkeys([*old_attrs, *new_attrs])
-        if old_attrs.get(name) != new_attrs.get(name)
+        if (o := old_attrs.get(name)) is not (n := new_attrs.get(name)) and o != n
     )
     cls = EntityCreated if before is None else EntityDeleted if after is None else EntityUpdated
     return cls(

@@ -25,12 +25,12 @@ class DriftTracker:
         window: int = 1000,
         threshold: float = 0.2,
         min_rows: int = 200,
-        every: int = 50,
+        every: int | None = None,
     ) -> None:
         self.features = manifest.features()
         self.threshold = threshold
         self.min_rows = min(min_rows, window)
-        self.every = every
+        self.every = every or max(50, window // 10)  # rows between two computations
         self.bins: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for column, name in enumerate(self.features):
             reference = manifest.reference.get(name)
@@ -45,10 +45,11 @@ class DriftTracker:
 
     def add(self, matrix: np.ndarray) -> None:
         """Rows just scored (columns in the manifest's input order)."""
-        for row in matrix[-len(self.rows) :]:
-            self.rows[self.next] = row
-            self.next = (self.next + 1) % len(self.rows)
-        self.filled = min(len(self.rows), self.filled + len(matrix))
+        size = len(self.rows)
+        taken = matrix[-size:]
+        self.rows[(self.next + np.arange(len(taken))) % size] = taken
+        self.next = int((self.next + len(taken)) % size)
+        self.filled = min(size, self.filled + len(matrix))
         self.since += len(matrix)
         if self.since >= self.every and self.filled >= self.min_rows:
             self.since = 0

@@ -154,10 +154,13 @@ def rows_for_change(
     old_attrs = before["attrs"] if before is not None else {}
     rows = []
     for name, instances in after["attrs"].items():
-        old = {i.get("datasetId"): i for i in old_attrs.get(name, ())}
+        before_instances = old_attrs.get(name, ())
+        if before_instances is instances:
+            continue  # untouched by the change (operations keep what they do not change)
+        old = {i.get("datasetId"): i for i in before_instances}
         for inst in instances:
             previous = old.pop(inst.get("datasetId"), None)
-            if previous is None or (previous != inst and _differs(previous, inst)):
+            if previous is None or (previous is not inst and _differs(previous, inst)):
                 rows.append(_row(after["id"], name, inst, at, created))
         rows.extend(_deleted(after["id"], name, gone, at, created) for gone in old.values())
     for name, instances in old_attrs.items():
