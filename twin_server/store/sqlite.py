@@ -38,6 +38,7 @@ from twin_server.store.base import (
     ModelRecord,
     change_summary,
 )
+from twin_server.store.checkpoint import FALLBACK_PAGES, Checkpointer
 from twin_server.store.entity_cache import EntityCache, Key, Row
 from twin_server.store.indexing import index_terms
 from twin_server.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
@@ -112,6 +113,7 @@ class SqliteStore(SqliteHistory):
         self._cache = EntityCache(cache_size)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._checkpointer: Checkpointer | None = None
         self._reader: sqlite3.Connection | None = None
         self._tenants: set[str] = {DEFAULT_TENANT}
         self._series_ids: dict[tuple[str, str, str], int] = {}
@@ -124,10 +126,10 @@ class SqliteStore(SqliteHistory):
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         writer = self._connect()
-        # Checkpoint every 16,384 WAL pages (64 MiB) rather than SQLite's 1,000: entities
-        # updated again and again are then copied back to the database once per checkpoint
-        # instead of many times (measured: PATCH throughput +30%, lower p99).
-        writer.execute("PRAGMA wal_autocheckpoint=16384")
+        # Checkpoints run in the background (``checkpoint``); the writer only checkpoints
+        # itself as a safety net, should that thread fall far behind.
+        writer.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
+        writer.execute("PRAGMA journal_size_limit=67108864")  # the WAL file, once reset
         writer.executescript(_SCHEMA + HISTORY_SCHEMA)
         self._tenants.update(r[0] for r in writer.execute("SELECT name FROM tenants"))
         self._reader = self._connect()
@@ -137,8 +139,13 @@ class SqliteStore(SqliteHistory):
             target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True
         )
         self._writer.start()
+        self._checkpointer = Checkpointer(self._connect)
+        self._checkpointer.start()
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         if self._writer is not None:
             self._queue.put(None)
             await asyncio.to_thread(self._writer.join)
