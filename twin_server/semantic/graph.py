@@ -46,6 +46,15 @@ class SemanticGraph:
             for dataset in self._datasets.values():
                 _fill(dataset.graph(MODEL_GRAPH), fresh, clear=True)
 
+    def note_types(self, tenant: str, entity_id: str, entity: Mapping[str, Any] | None) -> None:
+        """Record an entity's types (None: it is gone) ahead of its triples, for
+        ``types_of``; a plain dict write, so the event loop may call it while a query runs."""
+        types = self._types.setdefault(tenant, {})
+        if entity is None:
+            types.pop(entity_id, None)
+        else:
+            types[entity_id] = tuple(entity.get("type", ()))
+
     def replace_entities(
         self, tenant: str, entities: Iterable[tuple[str, Mapping[str, Any] | None]]
     ) -> None:

@@ -2,9 +2,9 @@
 then change events, batched. Telemetry-only changes are skipped; if the mirror ever falls
 behind the bus and events are dropped, it syncs again from the store.
 
-Creations, deletions and type changes are applied at once (the twin validator reads types
-from the graph). Changes of attributes only are gathered per entity and applied before a
-query that reads the graph (``flush``), or once more than ``MAX_PENDING`` entities have
+The types of created, deleted and retyped entities are noted at once (the twin validator
+reads them); every change is gathered per entity and applied before a query that reads the
+graph (``flush``), or once more than ``MAX_PENDING`` entities have
 gathered changes, a chunk of entities at a time: an entity updated many times meanwhile costs
 one update of the graph, and a query still sees every committed change. rdflib is slow to
 change (~0.1 ms a triple) and holds the GIL while it does: static properties updated at
@@ -94,21 +94,14 @@ class Mirror:
         await self._advance()
 
     async def apply(self, events: list[ChangeEvent]) -> None:
-        now: Changes = {}
         for event in events:
             if not _structural(event):
                 continue
             pending = self._pending.setdefault(event.tenant, {})
             first = pending.get(event.entity_id, (event.before, None))[0]
-            if _attributes_only(event):
-                pending[event.entity_id] = (first, event.after)
-                continue
-            pending.pop(event.entity_id, None)
-            entities = now.setdefault(event.tenant, {})
-            first = entities.get(event.entity_id, (first, None))[0]
-            entities[event.entity_id] = (first, event.after)
-        if now:
-            await self._update(now)
+            pending[event.entity_id] = (first, event.after)
+            if not _attributes_only(event):  # the validator reads types: at once
+                self.graph.note_types(event.tenant, event.entity_id, event.after)
         self.applied += len(events)
         if sum(len(p) for p in self._pending.values()) >= MAX_PENDING:
             await self.flush()
