@@ -35,7 +35,7 @@ from twin_server.store.base import Store
 log = logging.getLogger(__name__)
 KIND = "model-deployment"
 MAX_HISTORY = 20
-MAX_FILE = 256 * 1024 * 1024
+MAX_FILE = 64 * 1024 * 1024  # an .onnx file registered through the API
 
 
 class Deployment(BaseModel):
