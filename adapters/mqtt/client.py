@@ -1,11 +1,14 @@
-"""The MQTT adapter: one paho client per distinct connection of its bindings.
+"""The MQTT adapter: one worker process per distinct connection of its bindings.
 
 - Persistent sessions by default (a fixed client id, ``cleanStart`` false, QoS 1 subscriptions,
   a session expiry for MQTT 5), so what devices sent while the server was down arrives when it
   is back. ``sharedGroup`` subscribes through ``$share/<group>/…`` so replicas split the load.
 - TLS (``mqtts://``) with a CA and an X.509 client certificate; username and password.
-- paho's network thread only appends to an inbox; the event loop drains it in bursts, so a
-  flood costs one wake-up per burst, not one per message.
+- The paho client, its network thread and the routing and conversion of each message run in
+  the connection's worker process (``worker.py``); the server receives batches of converted
+  readings, a few milliseconds apart. A worker that exits is started again (1 s, doubling to
+  30 s). While the server's ingestion is behind, it stops reading the worker's batches: the
+  worker, then paho, then the broker hold back.
 - Commands are published at QoS 1 and count as delivered when the broker has acknowledged
   them; the device's answer sets succeeded or failed.
 """
@@ -13,153 +16,166 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
-import ssl
-import time
-from collections import defaultdict, deque
+import sys
+from collections import defaultdict
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from twin_server.adapters.bindings import Binding
 from twin_server.adapters.contract import Delivery, DeliveryError, Host
-from twin_server.adapters.convert import Rejected, attributes
 from twin_server.adapters.templates import TemplateError
-from twin_server.core.timeutil import now_iso
 
+from .frames import frame, next_frame
 from .mapping import (
     ConnectionConfig,
-    Match,
     Source,
     check_commands,
     command_topic,
     connection_config,
-    decode,
     source_of,
 )
 
 log = logging.getLogger(__name__)
-PUBLISH_TIMEOUT = 10.0
-HOLD = 0.002  # seconds the network thread waits while the runtime is behind
-MAX_HOLD = 5.0  # never so long that keep-alives lapse
+PUBLISH_TIMEOUT = 12.0  # the worker's own wait for the broker (10 s), and some
+HOLD = 0.002  # seconds between two looks at the ingestion while it is behind
+FOLDER = Path(__file__).resolve().parent
+READ_LIMIT = 64 * 1024 * 1024
 
 
 class Connection:
-    """One broker connection and the bindings that use it."""
+    """One broker connection (its worker process) and the bindings that use it."""
 
     def __init__(self, config: ConnectionConfig, adapter: MqttAdapter) -> None:
         self.config = config
         self.adapter = adapter
-        self.loop = asyncio.get_running_loop()
         self.bindings: list[tuple[Binding, Source]] = []
-        self.filters: dict[str, int] = {}
+        self.by_id: dict[str, Binding] = {}
         self.connected = False
         self.error: str | None = None
-        self.inbox: deque[tuple[str, bytes]] = deque()
-        self._scheduled = False
-        v5 = config.version == "5"
-        self.client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=config.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
-            clean_session=None if v5 else config.clean_start,
-        )
-        if config.username is not None:
-            self.client.username_pw_set(config.username, config.password)
-        if config.tls:
-            self.client.tls_set(
-                ca_certs=config.ca_file,
-                certfile=config.cert_file,
-                keyfile=config.key_file,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-        self.client.reconnect_delay_set(1, 30)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.on_connect_fail = self._on_connect_fail
+        self.restarts = 0
+        self._process: asyncio.subprocess.Process | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._ids = itertools.count(1)
+        self._published: dict[int, asyncio.Future[str | None]] = {}
 
-    def start(self) -> None:
-        properties = None
-        if self.config.version == "5":
-            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            properties.SessionExpiryInterval = self.config.session_expiry
-        self.client.connect_async(
-            self.config.host,
-            self.config.port,
-            keepalive=self.config.keepalive,
-            clean_start=self.config.clean_start if self.config.version == "5" else 3,
-            properties=properties,
-        )
-        self.client.loop_start()
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"mqtt-{self.config.name}")
 
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+    async def stop(self) -> None:
+        self._stopping = True
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                self._send({"op": "stop"})
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     def set_bindings(self, bindings: list[tuple[Binding, Source]]) -> None:
         self.bindings = bindings
-        wanted: dict[str, int] = {}
-        for _, source in bindings:
-            for topic in source.filters():
-                wanted[self._shared(topic)] = max(wanted.get(self._shared(topic), 0), source.qos)
-        gone = [t for t in self.filters if t not in wanted]
-        added = [(t, q) for t, q in wanted.items() if self.filters.get(t) != q]
-        self.filters = wanted
-        if self.connected:
-            if gone:
-                self.client.unsubscribe(gone)
-            if added:
-                self.client.subscribe(added)
+        self.by_id = {b.id: b for b, _ in bindings}
+        if self._process is not None and self._process.returncode is None:
+            self._send(self._bindings_frame())
 
-    async def publish(self, topic: str, payload: bytes, qos: int) -> None:
-        if not self.connected:
+    async def publish(
+        self, topic: str, payload: bytes, qos: int, awaits: list[str] | None = None
+    ) -> None:
+        if not self.connected or self._process is None:
             raise DeliveryError(f"not connected to {self.config.name}")
-        info = self.client.publish(topic, payload, qos=qos)
-        if info.rc != paho.MQTT_ERR_SUCCESS:
-            raise DeliveryError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
-        if qos:
-            await asyncio.to_thread(info.wait_for_publish, PUBLISH_TIMEOUT)
-            if not info.is_published():
-                raise DeliveryError(f"the broker did not acknowledge the command on {topic}")
+        number = next(self._ids)
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._published[number] = answer
+        message = {"op": "publish", "id": number, "topic": topic, "qos": qos,
+                   "payload": payload.decode(), "await": awaits}  # fmt: skip
+        try:
+            self._send(message)
+            error = await asyncio.wait_for(answer, PUBLISH_TIMEOUT)
+        except TimeoutError:
+            error = f"the broker did not acknowledge the command on {topic}"
+        finally:
+            self._published.pop(number, None)
+        if error is not None:
+            raise DeliveryError(error)
 
-    def _shared(self, topic: str) -> str:
-        group = self.config.shared_group
-        return f"$share/{group}/{topic}" if group else topic
+    # the worker process ----------------------------------------------------------------------
 
-    # paho's thread ---------------------------------------------------------------------------
+    def _bindings_frame(self) -> dict[str, Any]:
+        return {"op": "bindings", "bindings": [b.document() for b, _ in self.bindings]}
 
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            self.loop.call_soon_threadsafe(self._state, False, f"connect refused: {reason}")
-            return
-        if self.filters:
-            client.subscribe(list(self.filters.items()))
-        self.loop.call_soon_threadsafe(self._state, True, None)
+    def _send(self, message: Any) -> None:
+        if self._process is None or self._process.stdin is None:
+            raise ConnectionError("the MQTT worker is not running")
+        self._process.stdin.write(frame(message))
 
-    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
-        error = f"cannot connect to {self.config.host}:{self.config.port} (refused, TLS, network)"
-        self.loop.call_soon_threadsafe(self._state, False, error)
+    async def _run(self) -> None:
+        delay = 1.0
+        while not self._stopping:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "twin_server.adapters.child", str(FOLDER), "mqtt", "worker",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=READ_LIMIT,
+            )  # fmt: skip
+            self._send(self._bindings_frame())
+            try:
+                await self._read(self._process)
+            finally:
+                if self._process.returncode is None and self._stopping:
+                    await self._process.wait()
+            for answer in self._published.values():
+                if not answer.done():
+                    answer.set_result("the MQTT worker stopped before the broker answered")
+            if self._stopping:
+                return
+            code = await self._process.wait()
+            self.restarts += 1
+            self._state(False, f"the MQTT worker exited (status {code}); restarting")
+            await asyncio.sleep(delay)
+            delay = min(30.0, delay * 2)
 
-    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, p: Any) -> None:
-        error = None if reason == 0 or not reason.is_failure else f"disconnected: {reason}"
-        self.loop.call_soon_threadsafe(self._lost, error)
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        host = self.adapter.host
+        while True:
+            message = await next_frame(process.stdout)
+            if message is None:
+                return
+            kind = message["k"]
+            if kind == "batch":
+                self._batch(message)
+                while host.pressure() and not self._stopping:  # noqa: ASYNC110 - a poll of the ingest queue
+                    await asyncio.sleep(HOLD)  # the worker's writes block: back-pressure
+            elif kind == "state":
+                self._state(message["connected"], message["error"])
+            elif kind == "lost":
+                self._lost(message["error"])
+            elif kind == "published":
+                answer = self._published.get(message["id"])
+                if answer is not None and not answer.done():
+                    answer.set_result(message["error"])
 
-    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        waited = 0.0
-        while self.adapter.host.pressure() and waited < MAX_HOLD:
-            time.sleep(HOLD)  # back-pressure: the socket fills, the broker holds or drops QoS 0
-            waited += HOLD
-        self.inbox.append((message.topic, message.payload))
-        if not self._scheduled:
-            self._scheduled = True
-            self.loop.call_soon_threadsafe(self._drain)
-
-    # the event loop --------------------------------------------------------------------------
+    def _batch(self, message: dict[str, Any]) -> None:
+        host = self.adapter.host
+        self.adapter.messages += message["n"]
+        self.adapter.unrouted += message["u"]
+        for binding_id, twin_id, values in message["r"]:
+            binding = self.by_id.get(binding_id)
+            if binding is not None:
+                host.reading(binding, twin_id, values)
+        for binding_id, topic, reason in message["x"]:
+            host.rejected(self.by_id.get(binding_id) if binding_id else None, topic, reason)
+        for execution, status, response in message["c"]:
+            host.command_result(execution, status, response)
 
     def _state(self, connected: bool, error: str | None) -> None:
         self.connected = connected
@@ -171,14 +187,6 @@ class Connection:
         if self.connected or self.error is None:
             self._state(False, error)
 
-    def _drain(self) -> None:
-        self._scheduled = False
-        inbox = self.inbox
-        received = now_iso()  # one arrival time per burst: they arrived together
-        for _ in range(len(inbox)):
-            topic, payload = inbox.popleft()
-            self.adapter.route(self, topic, payload, received)
-
 
 class MqttAdapter:
     name = "mqtt"
@@ -188,8 +196,6 @@ class MqttAdapter:
         self.connections: dict[ConnectionConfig, Connection] = {}
         self.messages = 0
         self.unrouted = 0
-        # iota-json answers name the command, not the execution: oldest first per device
-        self.awaiting: defaultdict[tuple[str, str, str], deque[str]] = defaultdict(deque)
 
     def check(self, binding: Binding) -> list[str]:
         problems = []
@@ -210,8 +216,7 @@ class MqttAdapter:
         self.host = host
 
     async def stop(self) -> None:
-        for connection in self.connections.values():
-            await asyncio.to_thread(connection.stop)
+        await asyncio.gather(*(c.stop() for c in self.connections.values()))
         self.connections.clear()
 
     async def apply(self, bindings: list[Binding]) -> None:
@@ -219,13 +224,13 @@ class MqttAdapter:
         for binding in bindings:
             grouped[connection_config(binding)].append((binding, source_of(binding)))
         for config in [c for c in self.connections if c not in grouped]:
-            await asyncio.to_thread(self.connections.pop(config).stop)
+            await self.connections.pop(config).stop()
         for config, members in grouped.items():
             connection = self.connections.get(config)
             if connection is None:
                 connection = self.connections[config] = Connection(config, self)
                 connection.set_bindings(members)
-                connection.start()
+                await connection.start()
             else:
                 connection.set_bindings(members)
 
@@ -240,10 +245,13 @@ class MqttAdapter:
             raise DeliveryError(f"binding {binding.id} has no connection")
         topic = command_topic(binding, source, command).fill(delivery.names)
         qos = int(command.target.get("qos", 1))
+        awaits = None
         if source.format == "iota-json":
+            # its answers name the command, not the execution: the worker pairs them, oldest
+            # first per device
             body = orjson.dumps({delivery.command: delivery.payload})
-            key = (binding.id, delivery.names.get("deviceId", ""), delivery.command)
-            self.awaiting[key].append(delivery.execution_id)
+            device = delivery.names.get("deviceId", "")
+            awaits = [binding.id, device, delivery.command, delivery.execution_id]
         else:
             message = {
                 "id": delivery.execution_id,
@@ -251,7 +259,7 @@ class MqttAdapter:
                 "payload": delivery.payload,
             }
             body = orjson.dumps(message)
-        await connection.publish(topic, body, qos)
+        await connection.publish(topic, body, qos, awaits)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -261,54 +269,13 @@ class MqttAdapter:
                     "connected": c.connected,
                     "error": c.error,
                     "bindings": len(c.bindings),
+                    "workerRestarts": c.restarts,
                 }
                 for c in self.connections.values()
             ],
             "messages": self.messages,
             "unrouted": self.unrouted,
         }
-
-    def route(self, connection: Connection, topic: str, payload: bytes, received: str) -> None:
-        self.messages += 1
-        routed = False
-        for binding, source in connection.bindings:
-            match = source.match(topic)
-            if match is None:
-                continue
-            routed = True
-            try:
-                if match.kind == "response":
-                    self._response(binding, source, match, payload)
-                else:
-                    self._reading(binding, match, payload, received)
-            except (Rejected, KeyError) as exc:
-                self.host.rejected(binding, topic, str(exc))
-        if not routed:
-            self.unrouted += 1
-            self.host.rejected(None, topic, "no binding maps this topic")
-
-    def _reading(self, binding: Binding, match: Match, payload: bytes, received: str) -> None:
-        document = decode(payload, match)
-        values = attributes(binding.attributes, document, received)
-        twin_id = binding.twin_template.fill(match.names)
-        self.host.reading(binding, twin_id, values)
-
-    def _response(self, binding: Binding, source: Source, match: Match, payload: bytes) -> None:
-        document = decode(payload, Match(match.names, "attrs"))
-        if source.format == "iota-json":
-            for command, result in document.items():
-                queue = self.awaiting.get((binding.id, match.names["deviceId"], command))
-                if not queue:
-                    raise Rejected(f"an answer to {command}, which no execution awaits")
-                failed = isinstance(result, dict) and "error" in result
-                status = "failed" if failed else "succeeded"
-                self.host.command_result(queue.popleft(), status, result)
-            return
-        execution = document.get("id")
-        status = document.get("status", "succeeded")
-        if not isinstance(execution, str) or status not in ("succeeded", "failed"):
-            raise Rejected('a command answer is {"id": …, "status": "succeeded" | "failed"}')
-        self.host.command_result(execution, status, document.get("response"))
 
 
 class _NoHost:

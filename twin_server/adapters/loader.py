@@ -56,27 +56,31 @@ def manifests(folder: Path) -> list[Manifest]:
     return found
 
 
-def load(manifest: Manifest) -> Adapter:
-    """An instance of the adapter's entry class."""
-    module_name, _, class_name = manifest.entry.partition(":")
-    if not module_name or not class_name:
-        raise AdapterLoadError(f"{manifest.folder}: entry {manifest.entry!r} is not module:Class")
-    package = f"{NAMESPACE}.{manifest.name}"
+def import_package(name: str, folder: Path) -> str:
+    """Import an adapter folder as the private package ``twin_server_adapters.<name>``."""
+    package = f"{NAMESPACE}.{name}"
     if NAMESPACE not in sys.modules:
         root = types.ModuleType(NAMESPACE)
         root.__path__ = []
         sys.modules[NAMESPACE] = root
     if package not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            package,
-            manifest.folder / "__init__.py",
-            submodule_search_locations=[str(manifest.folder)],
+            package, folder / "__init__.py", submodule_search_locations=[str(folder)]
         )
         if spec is None or spec.loader is None:
-            raise AdapterLoadError(f"{manifest.folder}: no __init__.py")
+            raise AdapterLoadError(f"{folder}: no __init__.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[package] = module
         spec.loader.exec_module(module)
+    return package
+
+
+def load(manifest: Manifest) -> Adapter:
+    """An instance of the adapter's entry class."""
+    module_name, _, class_name = manifest.entry.partition(":")
+    if not module_name or not class_name:
+        raise AdapterLoadError(f"{manifest.folder}: entry {manifest.entry!r} is not module:Class")
+    package = import_package(manifest.name, manifest.folder)
     try:
         entry = importlib.import_module(f"{package}.{module_name}")
         cls = getattr(entry, class_name)
