@@ -281,8 +281,9 @@ class SqliteStore(SqliteHistory):
         written: dict[Key, Row | None] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
+            now = now_iso()  # the group commits at once: one modification time for all of it
             for job in jobs:
-                self._run_job(conn, job, written)
+                self._run_job(conn, job, written, now)
             conn.execute("COMMIT")
             self.commits += 1
             self._cache.apply(written)
@@ -306,7 +307,9 @@ class SqliteStore(SqliteHistory):
         for loop, waiting in by_loop.items():
             loop.call_soon_threadsafe(_resolve_all, waiting)
 
-    def _run_job(self, conn: sqlite3.Connection, job: _Job, written: dict[Key, Row | None]) -> None:
+    def _run_job(
+        self, conn: sqlite3.Connection, job: _Job, written: dict[Key, Row | None], now: str
+    ) -> None:
         mine: dict[Key, Row | None] = {}
         history = HistoryBatch()
         conn.execute("SAVEPOINT job")
@@ -314,7 +317,7 @@ class SqliteStore(SqliteHistory):
             if job.raw is not None:
                 job.raw(conn)
             job.results = [
-                self._run(conn, job.tenant, eid, op, written, mine, history)
+                self._run(conn, job.tenant, eid, op, written, mine, history, now)
                 for eid, op in job.operations
             ]
             self._write_history(conn, history)
@@ -336,6 +339,7 @@ class SqliteStore(SqliteHistory):
         written: dict[Key, Row | None],
         mine: dict[Key, Row | None],
         history: HistoryBatch,
+        now: str,
     ) -> Applied | Exception:
         """One operation inside the group's transaction. Operations never modify their input,
         so the cached (or earlier-in-this-group) entity is handed to them as it is."""
@@ -347,7 +351,6 @@ class SqliteStore(SqliteHistory):
         else:
             found = self._cache.row(key) or self._select(conn, key)
         eid, before = found if found is not None else (None, None)
-        now = now_iso()
         try:
             outcome = operation(before, now)
             after = outcome.entity
