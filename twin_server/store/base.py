@@ -33,7 +33,9 @@ class Applied:
 
     @property
     def changed(self) -> bool:
-        return self.before != self.after
+        """Every change is logged (seq 1 and up), so this needs no second comparison of the
+        whole entity before and after."""
+        return self.seq != 0
 
 
 @dataclass(frozen=True, slots=True)
