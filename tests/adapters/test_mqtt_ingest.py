@@ -238,3 +238,29 @@ def test_a_flood_of_rejections_is_logged_once_a_second(caplog: pytest.LogCapture
             throttle.warn("plant/p1/state", "rejected %d", n)
         throttle.warn("plant/p2/state", "other source")
     assert [r.getMessage() for r in caplog.records] == ["rejected 0", "other source"]
+
+
+async def test_a_worker_process_that_dies_is_started_again(
+    client: httpx.AsyncClient, app: TwinApp
+) -> None:
+    prefix = f"test/{uuid.uuid4().hex}"
+    assert (await client.post("/adapters/bindings", json=binding(prefix))).status_code == 201
+    async with publisher() as publish:
+        await live(client, publish, f"{prefix}/warmup/state", b'{"rpm": 1}')
+        (connection,) = app.state.adapters.adapters["mqtt"].connections.values()
+        connection._process.kill()  # the worker dies (a crash, the OOM killer)
+
+        async def restarted() -> Any:
+            adapters = (await client.get("/adapters")).json()
+            found = next(a for a in adapters if a["name"] == "mqtt")["connections"][0]
+            return found if found["workerRestarts"] == 1 and found["connected"] else None
+
+        await until(restarted, timeout=15)
+
+        async def again() -> Any:
+            await publish(f"{prefix}/9/state", b'{"rpm": 900}')
+            await asyncio.sleep(0.05)
+            return await entity(client, "urn:ngsi-ld:Pump:9")
+
+        twin = await until(again)
+    assert twin["speed"]["value"] == 900
