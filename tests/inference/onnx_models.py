@@ -30,6 +30,25 @@ def linear(weights: list[float], bias: float = 0.0) -> bytes:
     return _serialize(graph)
 
 
+def with_confidence(weights: list[float]) -> bytes:
+    """scores = X @ weights, and confidence = sigmoid(scores)."""
+    w = numpy_helper.from_array(np.array(weights, dtype=np.float32).reshape(-1, 1), "W")
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["X", "W"], ["scores"]),
+            helper.make_node("Sigmoid", ["scores"], ["confidence"]),
+        ],
+        "confident",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, len(weights)])],
+        [
+            helper.make_tensor_value_info("scores", TensorProto.FLOAT, [None, 1]),
+            helper.make_tensor_value_info("confidence", TensorProto.FLOAT, [None, 1]),
+        ],
+        initializer=[w],
+    )
+    return _serialize(graph)
+
+
 def lookup(table: list[float]) -> bytes:
     """scores = table[int(X[:, 0])]: an index past the table fails the whole call."""
     t = numpy_helper.from_array(np.array(table, dtype=np.float32), "T")

@@ -5,6 +5,7 @@ a restart, hook features from related twins, history windows and periods, bundle
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,20 @@ async def test_a_hook_with_q_scores_only_the_twins_matching_it(client: httpx.Asy
     assert await score_of(client, "urn:ngsi-ld:Tank:1") is None
     bad = await client.post("/inference/hooks", json=dict(hook, id="bad", q="(level>1"))
     assert bad.status_code == 400
+
+
+async def test_a_confidence_tensor_becomes_the_predictions_confidence(
+    client: httpx.AsyncClient,
+) -> None:
+    body = om.version("tanks", "1", om.with_confidence([1.0]), ["level"])
+    body["manifest"]["outputs"][0]["confidence"] = "confidence"
+    await register(client, body)
+    await client.post("/inference/hooks", json={"id": "tanks", "model": "tanks", "type": "Tank"})
+    await client.post(f"{NGSI}/entities", json=tank(1, 2.0))
+    found = await scored(client, "urn:ngsi-ld:Tank:1", 2.0)
+    assert found["confidence"]["value"] == pytest.approx(1 / (1 + math.exp(-2.0)), rel=1e-5)
+    wrong = om.version("tanks", "2", om.with_confidence([1.0]), ["level"])
+    wrong["manifest"]["outputs"][0]["confidence"] = "certainty"
+    refused = await client.post("/inference/models/tanks/versions", json=wrong)
+    assert refused.status_code == 400
+    assert "'certainty'" in refused.json()["error"]["message"]
