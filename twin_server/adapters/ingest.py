@@ -22,11 +22,12 @@ from twin_server.core import ingest, operations
 from twin_server.core.operations import Operation, Outcome
 from twin_server.core.service import TwinGraph
 from twin_server.core.types import Entity, json_prop, prop
-from twin_server.errors import TwinError
+from twin_server.errors import BadRequestData, TwinError
 from twin_server.jsonld.termmap import TermMap
 from twin_server.store.base import Applied
 
 log = logging.getLogger(__name__)
+CONVERTED = frozenset({"type", "value", "observedAt", "unitCode"})  # what convert.attribute makes
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class Ingest:
         self.dropped = 0
         self.commits = 0
         self._types: dict[str, tuple[TermMap, list[str]]] = {}  # a type, expanded by those terms
+        self._names: dict[str, tuple[TermMap, dict[str, str]]] = {}  # per binding
 
     def put(self, reading: Reading) -> bool:
         try:
@@ -94,7 +96,7 @@ class Ingest:
     async def _operation(self, reading: Reading) -> Operation:
         binding = reading.binding
         terms = await self.terms(binding)
-        attrs = ingest.attrs_from_payload(reading.attributes, terms) if reading.attributes else {}
+        attrs = self._attrs(binding, reading.attributes, terms) if reading.attributes else {}
         types = None
         if binding.type:
             cached = self._types.get(binding.type)
@@ -106,6 +108,35 @@ class Ingest:
             types = cached[1]
         good = set(reading.attributes)
         return device_update(reading.twin_id, attrs, good, reading.flagged or {}, types)
+
+    def _attrs(
+        self, binding: Binding, values: dict[str, dict[str, Any]], terms: TermMap
+    ) -> dict[str, Any]:
+        """The readings' attributes, expanded. The instances the adapters' conversion makes
+        (a Property with its value, ``observedAt`` and maybe ``unitCode``, all checked there)
+        are taken as they are, under the binding's expanded names; anything else goes
+        through the NGSI-LD parser."""
+        cached = self._names.get(binding.id)
+        if cached is None or cached[0] is not terms:
+            cached = self._names[binding.id] = (terms, {})
+        names = cached[1]
+        attrs: dict[str, Any] = {}
+        for name, value in values.items():
+            if (
+                value.get("type") == "Property"
+                and value.get("value") is not None
+                and value.keys() <= CONVERTED
+            ):
+                iri = names.get(name)
+                if iri is None:
+                    iri = names[name] = ingest.attribute_name(name, terms)
+                parsed = {iri: [dict(value)]}
+            else:
+                parsed = ingest.attrs_from_payload({name: value}, terms)
+            if not attrs.keys().isdisjoint(parsed):
+                raise BadRequestData(f"attribute {name!r} is mapped twice (under two names)")
+            attrs.update(parsed)
+        return attrs
 
 
 def device_update(

@@ -120,6 +120,9 @@ class SqliteStore(SqliteHistory):
         self._history_executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-history")
         self._history_db: sqlite3.Connection | None = None
         self.commits = 0
+        self._next_seq = 1
+        """The change log position the next change takes (the writer numbers them itself, so
+        a job logs its changes in one statement)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -132,6 +135,8 @@ class SqliteStore(SqliteHistory):
         writer.execute("PRAGMA journal_size_limit=67108864")  # the WAL file, once reset
         writer.executescript(_SCHEMA + HISTORY_SCHEMA)
         self._tenants.update(r[0] for r in writer.execute("SELECT name FROM tenants"))
+        self._next_seq = writer.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+        self._next_seq += 1
         self._reader = self._connect()
         self._history_db = self._connect()
         self._history_executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-history")
@@ -269,6 +274,9 @@ class SqliteStore(SqliteHistory):
                 log.exception("the writer failed a group; its writes are refused")
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                self._next_seq = conn.execute(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM changes"
+                ).fetchone()[0]
                 self._forget_series()
                 for job in jobs:
                     job.fail(StoreUnavailable("the store failed to write; see the server log"))
@@ -279,6 +287,7 @@ class SqliteStore(SqliteHistory):
         """Run the jobs in one transaction, each in a savepoint of its own: a job that fails is
         rolled back alone and told so; only a failed COMMIT fails them all."""
         written: dict[Key, Row | None] = {}
+        first_seq = self._next_seq
         try:
             conn.execute("BEGIN IMMEDIATE")
             now = now_iso()  # the group commits at once: one modification time for all of it
@@ -291,6 +300,7 @@ class SqliteStore(SqliteHistory):
             log.exception("commit failed; %d writes are refused", len(jobs))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            self._next_seq = first_seq
             self._forget_series()
             for job in jobs:
                 job.fail(StoreUnavailable(f"the store could not commit: {exc}"))
@@ -312,18 +322,27 @@ class SqliteStore(SqliteHistory):
     ) -> None:
         mine: dict[Key, Row | None] = {}
         history = HistoryBatch()
+        changes: list[tuple[Any, ...]] = []
+        first_seq = self._next_seq
         conn.execute("SAVEPOINT job")
         try:
             if job.raw is not None:
                 job.raw(conn)
             job.results = [
-                self._run(conn, job.tenant, eid, op, written, mine, history, now)
+                self._run(conn, job.tenant, eid, op, written, mine, history, changes, now)
                 for eid, op in job.operations
             ]
+            if changes:
+                conn.executemany(
+                    "INSERT INTO changes (seq, tenant, id, kind, types, attrs, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    changes,
+                )
             self._write_history(conn, history)
         except Exception as exc:  # sqlite3.Error, or a bug: this job is rolled back alone
             log.exception("a write failed and was rolled back")
             conn.execute("ROLLBACK TO job")
+            self._next_seq = first_seq
             self._forget_series()
             job.fail(StoreUnavailable(f"the store could not write: {exc}"))
         else:
@@ -339,6 +358,7 @@ class SqliteStore(SqliteHistory):
         written: dict[Key, Row | None],
         mine: dict[Key, Row | None],
         history: HistoryBatch,
+        changes: list[tuple[Any, ...]],
         now: str,
     ) -> Applied | Exception:
         """One operation inside the group's transaction. Operations never modify their input,
@@ -365,26 +385,25 @@ class SqliteStore(SqliteHistory):
         if changed:
             eid = self._write(conn, tenant, eid, before, after, doc)
             mine[key] = (eid, after) if after is not None else None
-            seq = self._log(conn, tenant, entity_id, before, after, now)
+            seq = self._log(changes, tenant, entity_id, before, after, now)
             self._record_history(history, tenant, before, after, now)
         return Applied(before, after, outcome, now, seq)
 
-    @staticmethod
     def _log(
-        conn: sqlite3.Connection,
+        self,
+        changes: list[tuple[Any, ...]],
         tenant: str,
         entity_id: str,
         before: Entity | None,
         after: Entity | None,
         at: str,
     ) -> int:
+        """Number the change and gather its change log row (the job writes them together)."""
         kind, types, attrs = change_summary(before, after)
-        cursor = conn.execute(
-            "INSERT INTO changes (tenant, id, kind, types, attrs, at) VALUES (?, ?, ?, ?, ?, ?)",
-            (tenant, entity_id, kind, orjson.dumps(types), orjson.dumps(attrs), at),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        seq = self._next_seq
+        self._next_seq += 1
+        changes.append((seq, tenant, entity_id, kind, orjson.dumps(types), orjson.dumps(attrs), at))
+        return seq
 
     @staticmethod
     def _select(conn: sqlite3.Connection, key: Key) -> Row | None:

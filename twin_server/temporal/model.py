@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from twin_server.core.timeutil import iso_utc, parse_datetime
 from twin_server.core.types import VALUE_MEMBER, Instance
@@ -59,9 +59,9 @@ def parse_instance_id(text: str) -> int | None:
     return int(tail) if tail.isdigit() and len(tail) < 19 else None
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    """One history instance, ready to store."""
+class HistoryRow(NamedTuple):
+    """One history instance, ready to store (a named tuple: every committed change of an
+    attribute makes one)."""
 
     entity_id: str
     attr: str
