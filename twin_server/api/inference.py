@@ -148,7 +148,7 @@ async def list_hooks(request: Request) -> Response:
         }
         health = {
             "state": runtime.hook_state(hook_id),
-            "staleTwins": sum(1 for k in runtime.stale if k[0] == hook_id),
+            "staleTwins": runtime.watch.stale_twins(hook_id),
         }
         found.append({**hook.document(), "stats": figures, "health": health})
     return JSONResponse(found)

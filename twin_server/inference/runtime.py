@@ -8,9 +8,7 @@ never backs up ingestion. One task takes up to ``batch`` twins of a hook, reads 
 model's deployment names (one onnxruntime call per version, in a worker thread) and writes
 every prediction in one ``write_many``. Changes made by inference itself trigger nothing.
 
-Each version's health is tracked (recent batch failures, input drift); a hook's twins whose
-inputs stop changing for ``staleAfter`` seconds are stale. Changes of health go to the
-listeners (the rule engine), and a version that starts drifting raises an Alert.
+Health (batch outcomes, drift, stale inputs) is watched by ``watch.HealthWatch``.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from twin_server.alerts import raise_alert
 from twin_server.bus.base import EventBus, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
 from twin_server.core import operations
@@ -37,12 +34,12 @@ from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import now_iso
 from twin_server.errors import BadRequestData, NotFound
 from twin_server.inference import predictions as p
-from twin_server.inference.drift import DriftTracker
 from twin_server.inference.features import Source, Windows, number, related_id
-from twin_server.inference.health import HealthChange, VersionHealth
+from twin_server.inference.health import VersionHealth
 from twin_server.inference.hooks import KIND, Hook, parse_hook
 from twin_server.inference.registry import ModelRegistry
 from twin_server.inference.session import ModelSession
+from twin_server.inference.watch import HealthWatch
 from twin_server.jsonld.termmap import TermMap
 from twin_server.store.base import Candidates, Store
 
@@ -113,21 +110,16 @@ class InferenceRuntime:
         self.registry = registry
         self.batch = batch
         self.pending_limit = pending_limit
-        self.drift_threshold = drift_threshold
-        self.drift_window = drift_window
         self.hooks: dict[str, Hook] = {}
         self.compiled: dict[str, Compiled] = {}
         self.stats: defaultdict[str, HookStats] = defaultdict(HookStats)
-        self.health: dict[tuple[str, str], VersionHealth] = {}  # (model, version)
         self.dropped: Counter[str] = Counter()
         self.pending: OrderedDict[Key, tuple[Mapping[str, Any], float]] = OrderedDict()
         self.windows = Windows()
-        self.last_input: dict[Key, float] = {}  # monotonic time of each twin's last input
-        self.stale: set[Key] = set()
-        self.unhealthy: dict[str, str] = {}  # hook → its model's state, while not healthy
-        self.listeners: list[Callable[[HealthChange], None]] = []
+        self.watch = HealthWatch(
+            graph, registry, drift_threshold=drift_threshold, drift_window=drift_window
+        )
         self.hooks_changed: Callable[[], Awaitable[None]] | None = None  # the GraphQL schema
-        self.drifted: Callable[[str, str, list[str]], Awaitable[None]] | None = None
         self._due: dict[str, float] = {}
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -199,10 +191,7 @@ class InferenceRuntime:
             await self.hooks_changed()
 
     def _forget_hook(self, hook_id: str) -> None:
-        for key in [k for k in self.last_input if k[0] == hook_id]:
-            del self.last_input[key]
-        self.stale = {k for k in self.stale if k[0] != hook_id}
-        self.unhealthy.pop(hook_id, None)
+        self.watch.forget(hook_id)
         self._due.pop(hook_id, None)
 
     def outputs(self) -> dict[str, list[str]]:
@@ -277,7 +266,7 @@ class InferenceRuntime:
                 continue
             key = (hook_id, event.tenant, event.entity_id)
             if not compiled.local.isdisjoint(changed):
-                self._input_seen(key, compiled)
+                self.watch.input_seen(key, hook.model, time.monotonic())
             if not hook.on_change or (compiled.watch and compiled.watch.isdisjoint(changed)):
                 continue
             if compiled.query is not None and not compiled.query.matches(dict(event.after)):
@@ -292,12 +281,6 @@ class InferenceRuntime:
             self.dropped[key[0]] += 1
         self.pending[key] = (entity, time.monotonic())
         self._ready.set()
-
-    def _input_seen(self, key: Key, compiled: Compiled) -> None:
-        self.last_input[key] = time.monotonic()
-        if key in self.stale:
-            self.stale.discard(key)
-            self._tell(key[0], key[1], (key[2],), healthy=True, reason="")
 
     async def _tick_loop(self) -> None:
         while True:
@@ -317,16 +300,7 @@ class InferenceRuntime:
                 self._due[hook_id] = now + hook.every
                 await self._queue_all(hook_id, compiled)
             if hook.stale_after is not None:
-                went = [
-                    k
-                    for k, seen in self.last_input.items()
-                    if k[0] == hook_id and k not in self.stale and now - seen > hook.stale_after
-                ]
-                if went:
-                    self.stale.update(went)
-                    for tenant, keys in itertools.groupby(sorted(went), key=lambda k: k[1]):
-                        twins = tuple(k[2] for k in keys)
-                        self._tell(hook_id, tenant, twins, healthy=False, reason="stale inputs")
+                self.watch.check_stale(hook_id, hook.model, hook.stale_after, now)
 
     async def _queue_all(self, hook_id: str, compiled: Compiled) -> None:
         tenant = compiled.hook.tenant
@@ -338,94 +312,11 @@ class InferenceRuntime:
     # health -------------------------------------------------------------------------------------
 
     def version_health(self, session: ModelSession) -> VersionHealth:
-        key = (session.manifest.id, session.manifest.version)
-        found = self.health.get(key)
-        if found is None:
-            drift = DriftTracker(
-                session.manifest, window=self.drift_window, threshold=self.drift_threshold
-            )
-            found = self.health[key] = VersionHealth(drift)
-        return found
+        return self.watch.version(session)
 
     def hook_state(self, hook_id: str) -> str:
         compiled = self.compiled.get(hook_id)
-        model = self.registry.models.get(compiled.hook.model) if compiled else None
-        if model is None:
-            return "no model"
-        acting = [
-            self.version_health(model.versions[v]).state()
-            for v in sorted({model.deployment.active, *model.deployment.split})
-        ]
-        return next((s for s in acting if s != "healthy"), "healthy")
-
-    def _tell(
-        self, hook_id: str, tenant: str, twins: tuple[str, ...], *, healthy: bool, reason: str
-    ) -> None:
-        compiled = self.compiled.get(hook_id)
-        if compiled is None or not twins:
-            return
-        change = HealthChange(hook_id, compiled.hook.model, tenant, twins, healthy, reason)
-        for listener in self.listeners:
-            try:
-                listener(change)
-            except Exception:
-                log.exception("a model health listener failed")
-
-    async def _check_health(self, hook_id: str, sessions: list[ModelSession]) -> None:
-        """After a batch: tell the listeners when the hook's model turned (un)healthy, and
-        raise an alert for a version that began to drift."""
-        for session in sessions:
-            health = self.version_health(session)
-            drifting = health.drift.drifting
-            if drifting and not health.alerted:
-                health.alerted = True
-                await self._drift_alert(session, drifting, health)
-            elif not drifting:
-                health.alerted = False
-        state = self.hook_state(hook_id)
-        before = self.unhealthy.get(hook_id, "healthy")
-        if state == before:
-            return
-        if state == "healthy":
-            self.unhealthy.pop(hook_id, None)
-        else:
-            self.unhealthy[hook_id] = state
-        by_tenant: defaultdict[str, list[str]] = defaultdict(list)
-        for h, tenant, twin in self.last_input:
-            if h == hook_id:
-                by_tenant[tenant].append(twin)
-        for tenant, twins in by_tenant.items():
-            self._tell(hook_id, tenant, tuple(twins), healthy=state == "healthy", reason=state)
-
-    async def _drift_alert(
-        self, session: ModelSession, inputs: list[str], health: VersionHealth
-    ) -> None:
-        manifest = session.manifest
-        log.warning(
-            "model %s %s drifts on %s (PSI %s)",
-            manifest.id,
-            manifest.version,
-            inputs,
-            health.drift.psi,
-        )
-        await raise_alert(
-            self.graph,
-            "",
-            category="modelDrift",
-            severity="high",
-            description=f"model {manifest.id} {manifest.version}: its inputs {inputs} drifted "
-            f"from the training data (PSI over {health.drift.threshold})",
-            source=None,
-            details={
-                "model": manifest.id,
-                "modelVersion": manifest.version,
-                "driftingInputs": inputs,
-                "psi": health.drift.psi,
-            },
-            origin="inference",
-        )
-        if self.drifted is not None:
-            await self.drifted(manifest.id, manifest.version, inputs)
+        return self.watch.model_state(compiled.hook.model) if compiled else "no hook"
 
     # twins → predictions ------------------------------------------------------------------------
 
@@ -507,7 +398,7 @@ class InferenceRuntime:
             if not ready:
                 continue
             matrix = np.array([[features[i][n] for n in names] for i in ready], dtype=np.float32)
-            health = self.version_health(session)
+            health = self.watch.version(session)
             used.append(session)
             try:
                 scores = await asyncio.to_thread(session.score, matrix)
@@ -557,4 +448,4 @@ class InferenceRuntime:
         now = time.monotonic()
         for index in attrs:
             stats.add_latency((now - entries[index][1]) * 1000)
-        await self._check_health(hook_id, used)
+        await self.watch.after_batch(hook_id, model.id, used)

@@ -55,7 +55,7 @@ async def start_inference(
         drift_threshold=settings.inference_drift_threshold,
         drift_window=settings.inference_drift_window,
     )
-    runtime.drifted = retraining.drift
+    runtime.watch.drifted = retraining.drift
     await runtime.start(bundled_hooks(settings.inference_dir))
     return Inference(runtime, retraining, FeedbackBook(store, terms, retraining.feedback))
 
@@ -63,7 +63,7 @@ async def start_inference(
 def connect_rules(inference: Inference, rules: RuleEngine) -> None:
     """Rules hold back, and take their fail-safe, while the model behind them is unhealthy."""
     rules.outputs_of = inference.runtime.written_by
-    inference.runtime.listeners.append(rules.on_health)
+    inference.runtime.watch.listeners.append(rules.on_health)
 
 
 def bundled_hooks(folder: Path) -> list[dict[str, Any]]:
