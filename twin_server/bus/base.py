@@ -14,6 +14,8 @@ class Subscription(Protocol):
 
     overflowed: int
     """Events this subscriber missed because it fell too far behind (counted, and logged)."""
+    skipped: int
+    """Events its ``accept`` filter turned away (they are not queued at all)."""
 
     def __aiter__(self) -> AsyncIterator[ChangeEvent]: ...
 
@@ -38,8 +40,15 @@ class EventBus(Protocol):
     def publish(self, event: ChangeEvent) -> None:
         """Hand an event to every subscriber without waiting for any of them."""
 
-    def subscribe(self, *, max_pending: int = 10_000) -> Subscription:
-        """A new subscription; it sees events published from now on."""
+    def subscribe(
+        self,
+        *,
+        max_pending: int = 10_000,
+        accept: Callable[[ChangeEvent], bool] | None = None,
+    ) -> Subscription:
+        """A new subscription; it sees events published from now on (those ``accept``
+        takes, when given: a filter run at publish time, so turned-away events cost the
+        subscriber no queueing and no wake-up)."""
 
     async def aclose(self) -> None: ...
 

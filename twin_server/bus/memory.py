@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from twin_server.core.events import ChangeEvent
 
@@ -12,12 +12,22 @@ log = logging.getLogger(__name__)
 
 
 class MemorySubscription:
-    def __init__(self, bus: MemoryBus, max_pending: int) -> None:
+    def __init__(
+        self,
+        bus: MemoryBus,
+        max_pending: int,
+        accept: Callable[[ChangeEvent], bool] | None = None,
+    ) -> None:
         self._bus = bus
         self._queue: asyncio.Queue[ChangeEvent] = asyncio.Queue(max_pending)
+        self._accept = accept
         self.overflowed = 0
+        self.skipped = 0
 
     def offer(self, event: ChangeEvent) -> None:
+        if self._accept is not None and not self._accept(event):
+            self.skipped += 1
+            return
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -54,8 +64,13 @@ class MemoryBus:
         """Events the current subscribers missed because they fell behind."""
         return sum(s.overflowed for s in self._subscribers)
 
-    def subscribe(self, *, max_pending: int = 10_000) -> MemorySubscription:
-        subscription = MemorySubscription(self, max_pending)
+    def subscribe(
+        self,
+        *,
+        max_pending: int = 10_000,
+        accept: Callable[[ChangeEvent], bool] | None = None,
+    ) -> MemorySubscription:
+        subscription = MemorySubscription(self, max_pending, accept)
         self._subscribers.append(subscription)
         return subscription
 

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from twin_server.bus.base import EventBus
+from twin_server.bus.base import EventBus, Subscription
 from twin_server.core.events import ChangeEvent
 from twin_server.semantic.graph import SemanticGraph
 from twin_server.store.base import DEFAULT_TENANT, Candidates, Store
@@ -49,12 +49,16 @@ class Mirror:
         self.flush_every = flush_every
         self.state = "starting"
         self.applied = 0
+        self._subscription: Subscription | None = None
         self._progress = asyncio.Condition()
         self._pending: Changes = {}
         self._lock = asyncio.Lock()  # one change of the graph at a time
 
     async def run(self) -> None:
-        subscription = self.bus.subscribe(max_pending=100_000)
+        # telemetry-only changes are turned away at publish time: no queueing, no wake-up
+        subscription = self._subscription = self.bus.subscribe(
+            max_pending=100_000, accept=_structural
+        )
         flusher = asyncio.create_task(self._flush_loop(), name="semantic-mirror-flush")
         try:
             await self.sync()
@@ -95,8 +99,6 @@ class Mirror:
 
     async def apply(self, events: list[ChangeEvent]) -> None:
         for event in events:
-            if not _structural(event):
-                continue
             pending = self._pending.setdefault(event.tenant, {})
             first = pending.get(event.entity_id, (event.before, None))[0]
             pending[event.entity_id] = (first, event.after)
@@ -138,12 +140,15 @@ class Mirror:
         async with self._progress:
             self._progress.notify_all()
 
+    def _skipped(self) -> int:
+        return self._subscription.skipped if self._subscription is not None else 0
+
     async def taken(self, published: int) -> None:
         """Wait until the mirror is live and has taken ``published`` events from the bus
         (some may only be gathered, not yet applied)."""
         async with self._progress:
             await self._progress.wait_for(
-                lambda: self.state == "live" and self.applied >= published
+                lambda: self.state == "live" and self.applied + self._skipped() >= published
             )
 
     async def caught_up(self, published: int) -> None:

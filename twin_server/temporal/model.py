@@ -10,6 +10,7 @@ instance has one, else the commit time. Times are kept as integer microseconds s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
@@ -37,8 +38,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
+@functools.lru_cache(maxsize=4096)
 def micros(text: str) -> int:
-    """An ISO 8601 date-time as microseconds since the epoch (ValueError if it is not one)."""
+    """An ISO 8601 date-time as microseconds since the epoch (ValueError if it is not one).
+    Cached: every change of a group commit has the same time, and devices repeat theirs."""
     return (parse_datetime(text) - EPOCH) // MICROSECOND
 
 
