@@ -135,7 +135,7 @@ class InferenceRuntime:
             hook_id = str(document.get("id"))
             if hook_id not in stored:
                 await self._install_quietly(hook_id, document, "bundled")
-        self._bus = self.bus.subscribe(max_pending=100_000)
+        self._bus = self.bus.subscribe(max_pending=100_000, accept=self._wanted)
         self._tasks = [
             asyncio.create_task(hand_each(self._bus, self.offer), name="inference-listen"),
             asyncio.create_task(self._score_loop(), name="inference-score"),
@@ -248,6 +248,13 @@ class InferenceRuntime:
         return Compiled(hook, terms, base, types, watch, sources, local, query)
 
     # triggers -----------------------------------------------------------------------------------
+
+    def _wanted(self, event: ChangeEvent) -> bool:
+        """Whether an event may concern a hook (checked as it is published: the others are
+        not queued for the runtime at all)."""
+        return event.origin != "inference" and any(
+            not c.types.isdisjoint(event.types) for c in self.compiled.values()
+        )
 
     def offer(self, event: ChangeEvent) -> None:
         if event.origin == "inference" or event.after is None:

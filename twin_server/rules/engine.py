@@ -99,7 +99,13 @@ class RuleEngine:
                 await self._install(parse_rule(document))
             except TwinError as exc:
                 log.error("stored rule %s is no longer valid, left out: %s", rule_id, exc)
-        self._bus = self.bus.subscribe(max_pending=100_000)
+        self._bus = self.bus.subscribe(
+            max_pending=100_000,  # the events no rule could concern are not queued at all
+            accept=lambda e: (
+                e.origin != "rule"
+                and any(not c.types.isdisjoint(e.types) for c in self.compiled.values())
+            ),
+        )
         self._listener = asyncio.create_task(hand_each(self._bus, self.offer), name="rules")
 
     async def stop(self) -> None:

@@ -68,7 +68,8 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._bus = self.bus.subscribe(max_pending=100_000)
+        # with no GraphQL subscriber, events are turned away as they are published
+        self._bus = self.bus.subscribe(max_pending=100_000, accept=lambda _: bool(self._filed))
         self._task = asyncio.create_task(self._run(), name="graphql-hub")
 
     async def stop(self) -> None:
