@@ -17,6 +17,7 @@ SCORES = """subscription { predictionAttached(type: "Pump", output: "anomalyScor
   twinId prediction { value modelVersion } } }"""
 SPEEDS = """subscription { twinChanged(type: "Pump") { changed origin
   twin { id ... on Pump { speed } } } }"""
+CALM = 0.05  # a score must fall this far below the threshold to count as back to normal
 COMMANDS = """subscription { commandStatus { id twinId command payload status issuedBy } }"""
 
 
@@ -78,7 +79,7 @@ class Watcher:
             self._anomalous.add(pump)
             self.seen["anomalies"].append((pump, value))
             self.say(f"{pump}: anomalyScore {value:.2f}  ANOMALY (over {self.threshold})")
-        elif value <= self.threshold and pump in self._anomalous:
+        elif value <= self.threshold - CALM and pump in self._anomalous:
             self._anomalous.discard(pump)
             self.say(f"{pump}: anomalyScore {value:.2f}  back to normal")
         elif now - self._last_print.get(pump, 0.0) >= 5.0:
