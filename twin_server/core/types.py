@@ -61,6 +61,12 @@ def json_prop(value: Any) -> list[Instance]:
     return [{"type": JSON_PROPERTY, "json": value}]
 
 
+def instance_value(instance: Instance) -> Any:
+    """What an instance carries in its kind's value member (``value``, ``object``, ``json``,
+    …; None when it has none)."""
+    return instance.get(VALUE_MEMBER.get(instance.get("type", ""), "value"))
+
+
 def default_instance(instances: list[Instance]) -> Instance:
     """The attribute's default instance: the one without a datasetId, else the first (the
     list is not empty)."""

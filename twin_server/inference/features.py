@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin_server.core.timeutil import parse_datetime
-from twin_server.core.types import VALUE_MEMBER, Entity, Instance, default_instance
+from twin_server.core.types import Entity, Instance, default_instance, instance_value
 
 Aggregate = Literal["mean", "std", "min", "max", "slope", "count"]
 MAX_SAMPLES = 10_000  # per window series
@@ -62,7 +62,7 @@ def number(entity: Entity | Any, attribute: str, path: tuple[str, ...]) -> float
     instances = entity["attrs"].get(attribute)
     if not instances:
         return None
-    value = _value(default_instance(instances))
+    value = instance_value(default_instance(instances))
     for step in path:
         value = value.get(step) if isinstance(value, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -84,10 +84,6 @@ def sample_time(instance: Instance, fallback: str) -> float:
         return parse_datetime(stamp if isinstance(stamp, str) else fallback).timestamp()
     except ValueError:
         return parse_datetime(fallback).timestamp()
-
-
-def _value(instance: Instance) -> Any:
-    return instance.get(VALUE_MEMBER.get(instance.get("type", ""), "value"))
 
 
 class Windows:
@@ -113,7 +109,7 @@ class Windows:
             if name != attribute or not instances:
                 continue
             instance = default_instance(instances)
-            value: Any = _value(instance)
+            value: Any = instance_value(instance)
             for step in path:
                 value = value.get(step) if isinstance(value, dict) else None
             if isinstance(value, bool) or not isinstance(value, int | float):

@@ -54,7 +54,7 @@ from twin_server.api.ngsild import params as p
 from twin_server.commands.model import EXECUTION_TYPE
 from twin_server.config import Settings
 from twin_server.core import ingest, operations
-from twin_server.core.types import VALUE_MEMBER
+from twin_server.core.types import instance_value
 from twin_server.errors import TwinError
 from twin_server.modeling.graph import all_contents, descendants
 from twin_server.modeling.model import ModelSet
@@ -417,8 +417,7 @@ def _model(models: Any, interface: Any, graphql_type: str | None) -> Model:
 def _value(instances: Any) -> Any:
     if not instances:
         return None
-    inst = instances[0]
-    return inst.get(VALUE_MEMBER.get(inst.get("type", ""), "value"))
+    return instance_value(instances[0])
 
 
 def _input(build: Any) -> Any:

@@ -35,7 +35,7 @@ from twin_server.api.graphql.types import (
     prediction_view,
     twin_of,
 )
-from twin_server.core.types import VALUE_MEMBER, Entity, Instance, default_instance
+from twin_server.core.types import Entity, Instance, default_instance, instance_value
 from twin_server.modeling.dtmi import sort_key
 from twin_server.modeling.graph import ancestors, top_level
 from twin_server.modeling.model import Element, ModelSet
@@ -356,9 +356,8 @@ def _instance(entity: Entity, keys: Sequence[str]) -> Instance | None:
 
 
 def _value(instance: Instance) -> Any:
-    kind = instance.get("type", "Property")
-    value = instance.get(VALUE_MEMBER.get(kind, "value"))
-    if kind == "LanguageProperty" and isinstance(value, dict) and value:
+    value = instance_value(instance)
+    if instance.get("type") == "LanguageProperty" and isinstance(value, dict) and value:
         return value.get("@none", next(iter(value.values())))
     return value
 
