@@ -74,7 +74,6 @@ async def deploy(model_id: str, request: Request) -> Response:
     try:
         data = await read_json(request, "a deployment")
         model = await runtime.registry.deploy(model_id, data)
-        await runtime.recompile(model_id)
     except Exception as exc:
         return error_response(exc, "Model")
     return JSONResponse(_describe(request, model))

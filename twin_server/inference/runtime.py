@@ -21,7 +21,7 @@ import time
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from twin_server.core.events import ChangeEvent
 from twin_server.core.qlang import Query, parse_q
 from twin_server.core.service import TwinGraph
 from twin_server.core.timeutil import now_iso
+from twin_server.core.types import Entity
 from twin_server.errors import BadRequestData, NotFound
 from twin_server.inference import predictions as p
 from twin_server.inference.features import Source, Windows, number, related_id
@@ -257,10 +258,11 @@ class InferenceRuntime:
         )
 
     def offer(self, event: ChangeEvent) -> None:
-        if event.origin == "inference" or event.after is None:
-            if event.after is None:
-                self.windows.forget(event.tenant, event.entity_id)
+        """An event ``_wanted`` let through: record windows, queue the twins to score."""
+        if event.after is None:
+            self.windows.forget(event.tenant, event.entity_id)
             return
+        after = cast(Entity, event.after)  # what the store committed: a plain dict
         changed = {c.name for c in event.changes}
         if self.windows.spans:
             for c in event.changes:
@@ -276,9 +278,9 @@ class InferenceRuntime:
                 self.watch.input_seen(key, hook.model, time.monotonic())
             if not hook.on_change or (compiled.watch and compiled.watch.isdisjoint(changed)):
                 continue
-            if compiled.query is not None and not compiled.query.matches(dict(event.after)):
+            if compiled.query is not None and not compiled.query.matches(after):
                 continue
-            self._queue(key, event.after)
+            self._queue(key, after)
 
     def _queue(self, key: Key, entity: Mapping[str, Any]) -> None:
         if key in self.pending:
@@ -418,9 +420,10 @@ class InferenceRuntime:
                 continue
             health.record(True)
             health.drift.add(matrix)
+            outputs = compiled.outputs(session)
             for row, index in enumerate(ready):
                 inputs = {n: float(v) for n, v in zip(names, matrix[row].tolist(), strict=True)}
-                for tensor, prop, scale, offset, confidence in compiled.outputs(session):
+                for tensor, prop, scale, offset, confidence in outputs:
                     value = float(scores[tensor][row][0]) * scale + offset
                     sure = (
                         min(1.0, max(0.0, float(scores[confidence][row][0])))

@@ -197,8 +197,8 @@ class RuleEngine:
         task.add_done_callback(self._tasks.discard)
 
     def offer(self, event: ChangeEvent) -> None:
-        if event.origin == "rule":
-            return  # the rules' own writes (alerts, executions) trigger nothing
+        """An event the bus filter let through (the rules' own writes, alerts and
+        executions, trigger nothing; nor do twins no rule concerns)."""
         for rule_id, compiled in self.compiled.items():
             rule = compiled.rule
             if not rule.enabled or rule.tenant != event.tenant:
