@@ -135,8 +135,7 @@ class SqliteStore(SqliteHistory):
         writer.execute("PRAGMA journal_size_limit=67108864")  # the WAL file, once reset
         writer.executescript(_SCHEMA + HISTORY_SCHEMA)
         self._tenants.update(r[0] for r in writer.execute("SELECT name FROM tenants"))
-        self._next_seq = writer.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
-        self._next_seq += 1
+        self._next_seq = _last_seq(writer) + 1
         self._reader = self._connect()
         self._history_db = self._connect()
         self._history_executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-history")
@@ -274,9 +273,7 @@ class SqliteStore(SqliteHistory):
                 log.exception("the writer failed a group; its writes are refused")
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                self._next_seq = conn.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM changes"
-                ).fetchone()[0]
+                self._next_seq = _last_seq(conn) + 1
                 self._forget_series()
                 for job in jobs:
                     job.fail(StoreUnavailable("the store failed to write; see the server log"))
@@ -491,8 +488,7 @@ class SqliteStore(SqliteHistory):
         ]
 
     async def last_seq(self) -> int:
-        row = self._db.execute("SELECT MAX(seq) FROM changes").fetchone()
-        return int(row[0] or 0)
+        return _last_seq(self._db)
 
     async def prune_changes(self, up_to: int) -> None:
         await self._exec("DELETE FROM changes WHERE seq <= ?", (up_to,))
@@ -604,6 +600,12 @@ def _resolve_all(jobs: list[_Job]) -> None:
     for job in jobs:
         if not job.future.done():
             job.future.set_result(job.results)
+
+
+def _last_seq(conn: sqlite3.Connection) -> int:
+    """The change log position of the last committed change (0: none)."""
+    last: int = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+    return last
 
 
 def _committed_tenants(conn: sqlite3.Connection) -> set[str]:
