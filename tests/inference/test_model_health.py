@@ -225,7 +225,11 @@ async def test_stale_inputs_take_the_fail_safe_and_hold_the_rule_back(
     assert sent == [0.0]
     hooks = (await client.get("/inference/hooks")).json()
     assert hooks[0]["health"]["staleTwins"] == 1
-    alerts = await entities_of(client, "Alert")
+
+    async def alerted() -> Any:  # the fail-safe's second action, after its command
+        return await entities_of(client, "Alert")
+
+    alerts = await until(alerted)
     assert [a["category"] for a in alerts] == ["failSafe"]
     assert "stale inputs" in alerts[0]["cause"]
     await speed(client, 3000.0)  # fresh inputs: healthy again, and the rule acts

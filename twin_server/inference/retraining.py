@@ -61,7 +61,7 @@ class Retraining:
     async def put(self, model_id: str, data: Any) -> Policy:
         policy = parse_document(Policy, data, "retraining policy")
         self.policies[model_id] = policy
-        self.state.setdefault(model_id, {"feedbackSince": 0})
+        self._state(model_id)
         await self._save(model_id)
         return policy
 
@@ -73,7 +73,7 @@ class Retraining:
 
     async def feedback(self, model_id: str) -> None:
         """One more feedback on the model's predictions."""
-        state = self.state.setdefault(model_id, {"feedbackSince": 0})
+        state = self._state(model_id)
         state["feedbackSince"] = int(state.get("feedbackSince", 0)) + 1
         policy = self.policies.get(model_id)
         due = policy.after_feedback if policy is not None else None
@@ -102,13 +102,16 @@ class Retraining:
         entity = {"id": request_id, "type": [REQUEST], "attrs": attrs}
         await self.graph.write("", request_id, operations.create(entity), origin="inference")
         log.info("retraining of %s requested (%s): %s", model_id, reason, request_id)
-        state = self.state.setdefault(model_id, {"feedbackSince": 0})
+        state = self._state(model_id)
         state["lastFired"] = {"at": at, "reason": reason, "request": request_id}
         policy = self.policies.get(model_id)
         if policy is not None and policy.webhook is not None:
             state["lastWebhook"] = await _post(str(policy.webhook), body)
         await self._save(model_id)
         return request_id
+
+    def _state(self, model_id: str) -> dict[str, Any]:
+        return self.state.setdefault(model_id, {"feedbackSince": 0})
 
     async def _save(self, model_id: str) -> None:
         policy = self.policies.get(model_id)
