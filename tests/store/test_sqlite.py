@@ -85,3 +85,36 @@ async def test_a_write_the_store_cannot_commit_is_reported_not_swallowed(tmp_pat
     (result,) = await store.apply("", [("urn:ngsi-ld:E:1", operations.create(entity(1)))])
     assert not isinstance(result, Exception), "the store keeps working after a failed write"
     await store.close()
+
+
+async def test_one_job_updating_deleting_and_reusing_a_row_keeps_every_document(
+    tmp_path: Path,
+) -> None:
+    """Updates of existing entities are written together at the end of a job; a deletion or a
+    creation in between (which can take the deleted row's id) must not receive them."""
+    url = f"sqlite:///{tmp_path}/t.db"
+    store = SqliteStore(url)
+    await store.open()
+    await store.apply("", [(f"urn:ngsi-ld:E:{n}", operations.create(entity(n))) for n in (1, 2)])
+    last, new = "urn:ngsi-ld:E:2", "urn:ngsi-ld:E:3"  # E:2 holds the highest row id
+    speed = {T + "speed": [{"type": "Property", "value": 7}]}
+    results = await store.apply(
+        "",
+        [
+            ("urn:ngsi-ld:E:1", operations.append("urn:ngsi-ld:E:1", speed, no_overwrite=False)),
+            (last, operations.append(last, speed, no_overwrite=False)),
+            (last, operations.delete(last)),
+            (new, operations.create(entity(3, speed=9))),
+        ],
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    await store.close()
+    again = SqliteStore(url)  # read from the file, not the writer's cache
+    await again.open()
+    one, gone, three = [await again.get("", f"urn:ngsi-ld:E:{n}") for n in (1, 2, 3)]
+    assert one is not None
+    assert one["attrs"][T + "speed"][0]["value"] == 7
+    assert gone is None
+    assert three is not None
+    assert three["attrs"][T + "speed"][0]["value"] == 9
+    await again.close()

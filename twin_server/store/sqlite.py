@@ -89,6 +89,24 @@ _MAX_GROUP = 512
 
 
 @dataclass(slots=True)
+class _JobWork:
+    """What one job's operations have written so far, and what is still to write."""
+
+    mine: dict[Key, Row | None] = field(default_factory=dict)
+    history: HistoryBatch = field(default_factory=HistoryBatch)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)
+    docs: dict[int, bytes] = field(default_factory=dict)
+    """New documents of existing entities, by row id (the last one of each counts)."""
+
+    def flush_docs(self, conn: sqlite3.Connection) -> None:
+        if self.docs:
+            conn.executemany(
+                "UPDATE entities SET doc=? WHERE eid=?", [(d, e) for e, d in self.docs.items()]
+            )
+            self.docs.clear()
+
+
+@dataclass(slots=True)
 class _Job:
     tenant: str
     operations: Sequence[tuple[str, Operation]]
@@ -317,25 +335,24 @@ class SqliteStore(SqliteHistory):
     def _run_job(
         self, conn: sqlite3.Connection, job: _Job, written: dict[Key, Row | None], now: str
     ) -> None:
-        mine: dict[Key, Row | None] = {}
-        history = HistoryBatch()
-        changes: list[tuple[Any, ...]] = []
+        work = _JobWork()
         first_seq = self._next_seq
         conn.execute("SAVEPOINT job")
         try:
             if job.raw is not None:
                 job.raw(conn)
             job.results = [
-                self._run(conn, job.tenant, eid, op, written, mine, history, changes, now)
+                self._run(conn, job.tenant, eid, op, written, work, now)
                 for eid, op in job.operations
             ]
-            if changes:
+            work.flush_docs(conn)
+            if work.changes:
                 conn.executemany(
                     "INSERT INTO changes (seq, tenant, id, kind, types, attrs, at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    changes,
+                    work.changes,
                 )
-            self._write_history(conn, history)
+            self._write_history(conn, work.history)
         except Exception as exc:  # sqlite3.Error, or a bug: this job is rolled back alone
             log.exception("a write failed and was rolled back")
             conn.execute("ROLLBACK TO job")
@@ -343,7 +360,7 @@ class SqliteStore(SqliteHistory):
             self._forget_series()
             job.fail(StoreUnavailable(f"the store could not write: {exc}"))
         else:
-            written.update(mine)
+            written.update(work.mine)
         conn.execute("RELEASE job")
 
     def _run(
@@ -353,14 +370,13 @@ class SqliteStore(SqliteHistory):
         entity_id: str,
         operation: Operation,
         written: dict[Key, Row | None],
-        mine: dict[Key, Row | None],
-        history: HistoryBatch,
-        changes: list[tuple[Any, ...]],
+        work: _JobWork,
         now: str,
     ) -> Applied | Exception:
         """One operation inside the group's transaction. Operations never modify their input,
         so the cached (or earlier-in-this-group) entity is handed to them as it is."""
         key = (tenant, entity_id)
+        mine = work.mine
         if key in mine:
             found = mine[key]
         elif key in written:
@@ -380,10 +396,10 @@ class SqliteStore(SqliteHistory):
             return exc
         seq = 0
         if changed:
-            eid = self._write(conn, tenant, eid, before, after, doc)
+            eid = self._write(conn, tenant, eid, before, after, doc, work)
             mine[key] = (eid, after) if after is not None else None
-            seq = self._log(changes, tenant, entity_id, before, after, now)
-            self._record_history(history, tenant, before, after, now)
+            seq = self._log(work.changes, tenant, entity_id, before, after, now)
+            self._record_history(work.history, tenant, before, after, now)
         return Applied(before, after, outcome, now, seq)
 
     def _log(
@@ -416,12 +432,16 @@ class SqliteStore(SqliteHistory):
         before: Entity | None,
         after: Entity | None,
         doc: bytes | None,
+        work: _JobWork,
     ) -> int:
-        """Write the change (``doc``: ``after`` as JSON); return the entity's row id."""
+        """Write the change (``doc``: ``after`` as JSON); return the entity's row id. New
+        documents of existing entities are gathered (``work.docs``) and written together."""
         if after is None:
             assert eid is not None
+            work.flush_docs(conn)
             conn.execute("DELETE FROM entities WHERE eid=?", (eid,))
         elif eid is None:
+            work.flush_docs(conn)  # a new row may take the id of one deleted in this job
             if tenant not in self._tenants:
                 conn.execute("INSERT OR IGNORE INTO tenants VALUES (?)", (tenant,))
                 self._tenants.add(tenant)
@@ -430,7 +450,8 @@ class SqliteStore(SqliteHistory):
                 (tenant, after["id"], doc),
             ).lastrowid
         else:
-            conn.execute("UPDATE entities SET doc=? WHERE eid=?", (doc, eid))
+            assert doc is not None
+            work.docs[eid] = doc
         assert eid is not None
         old_types, old_attrs = index_terms(before)
         new_types, new_attrs = index_terms(after)
