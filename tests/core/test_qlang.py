@@ -71,7 +71,21 @@ def test_q_matches_as_the_specification_says(q: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "q", ["", "speed>", 'speed=="x', "(speed", "speed)", "a[b", "speed>1,2", 'name~="("']
+    "q",
+    [
+        "",
+        "speed>",
+        'speed=="x',
+        "(speed",
+        "speed)",
+        "a[b",
+        "speed>1,2",
+        'name~="("',
+        "level>>",
+        "level<=>3",
+        "level==!x",
+        "level==1..>",
+    ],
 )
 def test_invalid_q_is_rejected_with_its_position(q: str) -> None:
     with pytest.raises(BadRequestData):

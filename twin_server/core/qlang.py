@@ -241,6 +241,8 @@ class _Parser:
             if len(raw) < 2 or not raw.endswith('"'):
                 self.fail("badly quoted string")
             return _unquote(raw)
+        if raw[0] in "<>=!~":  # an operator left over (``level>>``): no value, URI or keyword
+            self.fail(f"{raw!r} is not a value")
         if raw in ("true", "false"):
             return raw == "true"
         if _NUMBER.match(raw):

@@ -161,3 +161,44 @@ async def test_tenants_see_only_their_twins(client: httpx.AsyncClient, gql: Grap
     assert (await gql.data(query)) == {"twin": None}
     east = await gql(query, **{"NGSILD-Tenant": "east"})
     assert east["data"] == {"twin": {"id": "urn:ngsi-ld:Pump:east"}}
+
+
+def _nested(pairs: int) -> str:
+    """A query 1 + 2 * ``pairs`` fields deep: twin, then relationships/target pairs, then id."""
+    inner = "relationships { target { " * pairs + "id" + " } }" * pairs
+    return '{ twin(id: "urn:ngsi-ld:Pump:0") { ' + inner + " } }"
+
+
+async def test_the_depth_limit_counts_fields_with_selections(
+    client: httpx.AsyncClient, gql: GraphQL
+) -> None:
+    await seed(client, pumps=1)
+    within = await client.post("/graphql", json={"query": _nested(3)})  # 7 deep
+    assert "errors" not in within.json(), within.json()
+    over = (await client.post("/graphql", json={"query": _nested(6)})).json()  # 13 deep
+    assert over["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "13 fields deep; the limit is 12" in over["errors"][0]["message"]
+    fragment = "query { ...F } fragment F on Query { " + _nested(6)[2:]
+    spread = (await client.post("/graphql", json={"query": fragment})).json()
+    assert spread["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ }",
+        "query { }",
+        '{ twin(id: "urn:ngsi-ld:Pump:0") { } }',
+        "{ ...F } fragment F on Query { }",
+    ],
+)
+async def test_empty_selections_are_answered_not_crashed_on(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    """graphql-core 3.3 accepts empty selection sets; the limits must not fail on them."""
+    response = await client.post("/graphql", json={"query": query})
+    assert response.status_code == 200
+    body = response.json()
+    for error in body.get("errors", []):
+        assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR", error
+    assert "errors" in body or body["data"] is not None

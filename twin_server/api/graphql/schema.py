@@ -19,13 +19,13 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
 )
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 
 from twin_server.api.graphql.codes import ErrorCodes
 from twin_server.api.graphql.complexity import complexity_rule
+from twin_server.api.graphql.depth import depth_rule
 from twin_server.api.graphql.errors import graphql_error
 from twin_server.api.graphql.hub import Overflowed
 from twin_server.api.graphql.shapes import attributes_from_input, entity_from_input
@@ -460,10 +460,14 @@ def build_schema(settings: Settings, typed: TypedModels | None = None) -> TwinSc
         types=typed.all_types() if typed is not None else [GenericTwin],
         config=StrawberryConfig(scalar_map={Long: LONG}),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-            lambda: AddValidationRules([complexity_rule(settings.graphql_max_complexity)]),
+            lambda: AddValidationRules(
+                [
+                    depth_rule(settings.graphql_max_depth),
+                    complexity_rule(settings.graphql_max_complexity),
+                ]
+            ),
             ErrorCodes,
         ],
     )
