@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.mqtt_ingest [--devices 1000] [--seconds 10]
 
 1. Baseline, in the same run: one paho client subscribed to the topics receives what a
-   publisher process sends as fast as it can (QoS 0): messages per second.
+   publisher process sends (QoS 0), as fast as it can and paced at 8,000, 12,000 and 16,000
+   messages/s: the best steady rate received.
 2. The twin server (its own process, embedded SQLite, FULL sync) with one MQTT binding over
    ``bench/<run>/{deviceId}/state``; the publisher process sends to N device topics as fast as
    it can, QoS 0 then QoS 1. Committed updates per second come from the server's counters
@@ -34,6 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.ngsild_http import Server
 
 BROKER = ("127.0.0.1", 1883)
+BASELINE_RATES = (0, 8_000, 12_000, 16_000)  # publisher rates for the baseline (0: flood)
 PUBLISHER = r"""
 import sys, time, json
 import paho.mqtt.client as paho
@@ -72,8 +74,9 @@ def publish(
     )
 
 
-def baseline(devices: int, seconds: float) -> float:
-    """Messages per second one paho client receives (QoS 0), in steady state."""
+def baseline(devices: int, seconds: float, rate: float = 0) -> float:
+    """Messages per second one paho client receives (QoS 0), in steady state, from a publisher
+    flooding (``rate`` 0) or paced at ``rate`` messages/s."""
     prefix = f"bench/{uuid.uuid4().hex}"
     counts: list[tuple[float, int]] = []
     received = 0
@@ -96,7 +99,7 @@ def baseline(devices: int, seconds: float) -> float:
     client.connect(*BROKER)
     client.loop_start()
     ready.wait(10)
-    process = publish(prefix, devices, seconds, 0)
+    process = publish(prefix, devices, seconds, 0, rate)
     start = time.time()
     while process.poll() is None:
         time.sleep(0.5)
@@ -179,8 +182,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--version", default="5", choices=["5", "3.1.1"], help="MQTT version")
     args = parser.parse_args()
-    base = baseline(args.devices, args.seconds)
-    print(f"baseline: one paho client received {base:,.0f} QoS 0 messages/s")
+    # On two cores a flooding publisher can starve the one receiver (seen: 1,400 to 14,000
+    # messages/s between runs); paced publishers measure the receiver itself. The baseline is
+    # the best of them.
+    received = {rate: baseline(args.devices, args.seconds, rate) for rate in BASELINE_RATES}
+    base = max(received.values())
+    offered = ", ".join(
+        f"{'flood' if r == 0 else f'{r:,}/s'}: {n:,.0f}" for r, n in received.items()
+    )
+    print(f"baseline: one paho client received {base:,.0f} QoS 0 messages/s ({offered})")
     with tempfile.TemporaryDirectory() as tmp, Server(None, tmp) as server:
         figures = {}
         for qos in (0, 1):
