@@ -291,8 +291,7 @@ class SqliteStore(SqliteHistory):
                 log.exception("the writer failed a group; its writes are refused")
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                self._next_seq = _last_seq(conn) + 1
-                self._forget_series()
+                self._rolled_back(_last_seq(conn) + 1)
                 for job in jobs:
                     job.fail(StoreUnavailable("the store failed to write; see the server log"))
                 self._answer(jobs)
@@ -315,13 +314,18 @@ class SqliteStore(SqliteHistory):
             log.exception("commit failed; %d writes are refused", len(jobs))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._next_seq = first_seq
-            self._forget_series()
+            self._rolled_back(first_seq)
             for job in jobs:
                 job.fail(StoreUnavailable(f"the store could not commit: {exc}"))
         if any(job.failure is not None for job in jobs):
             self._tenants.intersection_update(_committed_tenants(conn))
         self._answer(jobs)
+
+    def _rolled_back(self, next_seq: int) -> None:
+        """After a rollback: the change log numbering resumes at ``next_seq``, and the series
+        ids the writer remembers are forgotten (some may be of rows that were rolled back)."""
+        self._next_seq = next_seq
+        self._forget_series()
 
     @staticmethod
     def _answer(jobs: list[_Job]) -> None:
@@ -356,8 +360,7 @@ class SqliteStore(SqliteHistory):
         except Exception as exc:  # sqlite3.Error, or a bug: this job is rolled back alone
             log.exception("a write failed and was rolled back")
             conn.execute("ROLLBACK TO job")
-            self._next_seq = first_seq
-            self._forget_series()
+            self._rolled_back(first_seq)
             job.fail(StoreUnavailable(f"the store could not write: {exc}"))
         else:
             written.update(work.mine)
