@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Protocol
 
-from twin_server.core.events import ChangeEvent
+from twin_server.core.events import ChangeEvent, Origin
 
 
 class Subscription(Protocol):
@@ -51,6 +51,19 @@ class EventBus(Protocol):
         subscriber no queueing and no wake-up)."""
 
     async def aclose(self) -> None: ...
+
+
+def concerning(
+    watched: Callable[[], Iterable[frozenset[str]]], *, own: Origin
+) -> Callable[[ChangeEvent], bool]:
+    """An ``accept`` filter: the events whose entity has a type one of ``watched()`` names
+    (called at each event, so it follows what is watched), except those written by ``own``
+    (a consumer's own writes trigger nothing)."""
+
+    def accept(event: ChangeEvent) -> bool:
+        return event.origin != own and any(not t.isdisjoint(event.types) for t in watched())
+
+    return accept
 
 
 async def hand_each(subscription: Subscription, handle: Callable[[ChangeEvent], None]) -> None:

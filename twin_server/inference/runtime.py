@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from twin_server.bus.base import EventBus, hand_each
+from twin_server.bus.base import EventBus, concerning, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
 from twin_server.core import operations
 from twin_server.core.events import ChangeEvent
@@ -136,7 +136,11 @@ class InferenceRuntime:
             hook_id = str(document.get("id"))
             if hook_id not in stored:
                 await self._install_quietly(hook_id, document, "bundled")
-        self._bus = self.bus.subscribe(max_pending=100_000, accept=self._wanted)
+        # the events no hook could concern are not queued for the runtime at all
+        self._bus = self.bus.subscribe(
+            max_pending=100_000,
+            accept=concerning(lambda: (c.types for c in self.compiled.values()), own="inference"),
+        )
         self._tasks = [
             asyncio.create_task(hand_each(self._bus, self.offer), name="inference-listen"),
             asyncio.create_task(self._score_loop(), name="inference-score"),
@@ -250,15 +254,8 @@ class InferenceRuntime:
 
     # triggers -----------------------------------------------------------------------------------
 
-    def _wanted(self, event: ChangeEvent) -> bool:
-        """Whether an event may concern a hook (checked as it is published: the others are
-        not queued for the runtime at all)."""
-        return event.origin != "inference" and any(
-            not c.types.isdisjoint(event.types) for c in self.compiled.values()
-        )
-
     def offer(self, event: ChangeEvent) -> None:
-        """An event ``_wanted`` let through: record windows, queue the twins to score."""
+        """An event the bus filter let through: record windows, queue the twins to score."""
         if event.after is None:
             self.windows.forget(event.tenant, event.entity_id)
             return

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin_server.alerts import raise_alert
-from twin_server.bus.base import EventBus, hand_each
+from twin_server.bus.base import EventBus, concerning, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
 from twin_server.commands import model as m
 from twin_server.commands.service import CommandService
@@ -101,10 +101,7 @@ class RuleEngine:
                 log.error("stored rule %s is no longer valid, left out: %s", rule_id, exc)
         self._bus = self.bus.subscribe(
             max_pending=100_000,  # the events no rule could concern are not queued at all
-            accept=lambda e: (
-                e.origin != "rule"
-                and any(not c.types.isdisjoint(e.types) for c in self.compiled.values())
-            ),
+            accept=concerning(lambda: (c.types for c in self.compiled.values()), own="rule"),
         )
         self._listener = asyncio.create_task(hand_each(self._bus, self.offer), name="rules")
 
