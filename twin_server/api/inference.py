@@ -35,7 +35,7 @@ def _describe(request: Request, model: Model) -> dict[str, Any]:
     found = model.describe()
     for version in found["versions"]:
         session = model.versions[version["version"]]
-        version["health"] = runtime.version_health(session).describe()
+        version["health"] = runtime.watch.version(session).describe()
     found["retraining"] = retraining.describe(model.id)
     return found
 

@@ -36,7 +36,6 @@ from twin_server.core.types import Entity
 from twin_server.errors import BadRequestData, NotFound
 from twin_server.inference import predictions as p
 from twin_server.inference.features import Source, Windows, number, related_id
-from twin_server.inference.health import VersionHealth
 from twin_server.inference.hooks import KIND, Hook, parse_hook
 from twin_server.inference.registry import ModelRegistry
 from twin_server.inference.session import ModelSession
@@ -316,9 +315,6 @@ class InferenceRuntime:
                     self._queue((hook_id, tenant, entity["id"]), entity)
 
     # health -------------------------------------------------------------------------------------
-
-    def version_health(self, session: ModelSession) -> VersionHealth:
-        return self.watch.version(session)
 
     def hook_state(self, hook_id: str) -> str:
         compiled = self.compiled.get(hook_id)
