@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,6 +29,7 @@ from twin_server.core.operations import Operation
 from twin_server.core.timeutil import now_iso
 from twin_server.core.types import Entity
 from twin_server.errors import StoreUnavailable, TwinError
+from twin_server.store import sqlite_bulk as bulk
 from twin_server.store.base import (
     DEFAULT_TENANT,
     Applied,
@@ -42,7 +43,8 @@ from twin_server.store.checkpoint import FALLBACK_PAGES, Checkpointer
 from twin_server.store.entity_cache import EntityCache, Key, Row
 from twin_server.store.indexing import index_terms
 from twin_server.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
-from twin_server.store.sqlite_history import HistoryBatch, SqliteHistory
+from twin_server.store.sqlite_history import SqliteHistory
+from twin_server.store.sqlite_pending import MIN_SQLITE, Pending
 
 log = logging.getLogger(__name__)
 
@@ -89,24 +91,6 @@ _MAX_GROUP = 512
 
 
 @dataclass(slots=True)
-class _JobWork:
-    """What one job's operations have written so far, and what is still to write."""
-
-    mine: dict[Key, Row | None] = field(default_factory=dict)
-    history: HistoryBatch = field(default_factory=HistoryBatch)
-    changes: list[tuple[Any, ...]] = field(default_factory=list)
-    docs: dict[int, bytes] = field(default_factory=dict)
-    """New documents of existing entities, by row id (the last one of each counts)."""
-
-    def flush_docs(self, conn: sqlite3.Connection) -> None:
-        if self.docs:
-            conn.executemany(
-                "UPDATE entities SET doc=? WHERE eid=?", [(d, e) for e, d in self.docs.items()]
-            )
-            self.docs.clear()
-
-
-@dataclass(slots=True)
 class _Job:
     tenant: str
     operations: Sequence[tuple[str, Operation]]
@@ -141,10 +125,18 @@ class SqliteStore(SqliteHistory):
         self._next_seq = 1
         """The change log position the next change takes (the writer numbers them itself, so
         a job logs its changes in one statement)."""
+        self._next_eid = 1
+        """The row id the next new entity takes (handed out here, so that creations are
+        written together)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StoreUnavailable(
+                f"SQLite {sqlite3.sqlite_version} is too old: the store needs "
+                f"{'.'.join(map(str, MIN_SQLITE))} or later"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         writer = self._connect()
         # Checkpoints run in the background (``checkpoint``); the writer only checkpoints
@@ -154,6 +146,7 @@ class SqliteStore(SqliteHistory):
         writer.executescript(_SCHEMA + HISTORY_SCHEMA)
         self._tenants.update(r[0] for r in writer.execute("SELECT name FROM tenants"))
         self._next_seq = _last_seq(writer) + 1
+        self._next_eid = _last_eid(writer) + 1
         self._reader = self._connect()
         self._history_db = self._connect()
         self._history_executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-history")
@@ -181,7 +174,12 @@ class SqliteStore(SqliteHistory):
             self._history_executor.shutdown()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=bulk.CACHED_STATEMENTS,
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=10000")
@@ -291,22 +289,32 @@ class SqliteStore(SqliteHistory):
                 log.exception("the writer failed a group; its writes are refused")
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                self._rolled_back(_last_seq(conn) + 1)
+                self._rolled_back(_Mark(_last_seq(conn) + 1, _last_eid(conn) + 1))
                 for job in jobs:
                     job.fail(StoreUnavailable("the store failed to write; see the server log"))
                 self._answer(jobs)
         conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
-        """Run the jobs in one transaction, each in a savepoint of its own: a job that fails is
-        rolled back alone and told so; only a failed COMMIT fails them all."""
-        written: dict[Key, Row | None] = {}
-        first_seq = self._next_seq
+        """Run the jobs in one transaction: together first, their writes gathered into a few
+        statements. Should one of those fail, the group is rolled back and run again with each
+        job in a savepoint of its own, so that only the job at fault fails. Only a failed
+        COMMIT fails them all."""
+        mark = self._mark()
         try:
             conn.execute("BEGIN IMMEDIATE")
             now = now_iso()  # the group commits at once: one modification time for all of it
-            for job in jobs:
-                self._run_job(conn, job, written, now)
+            try:
+                written = self._run_together(conn, jobs, now)
+            except Exception:
+                log.warning("a group's writes failed together; running them one job at a time")
+                conn.execute("ROLLBACK")
+                self._rolled_back(mark)
+                self._tenants.intersection_update(_committed_tenants(conn))
+                conn.execute("BEGIN IMMEDIATE")
+                written = {}
+                for job in jobs:
+                    self._run_apart(conn, job, written, now)
             conn.execute("COMMIT")
             self.commits += 1
             self._cache.apply(written)
@@ -314,17 +322,20 @@ class SqliteStore(SqliteHistory):
             log.exception("commit failed; %d writes are refused", len(jobs))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._rolled_back(first_seq)
+            self._rolled_back(mark)
             for job in jobs:
                 job.fail(StoreUnavailable(f"the store could not commit: {exc}"))
         if any(job.failure is not None for job in jobs):
             self._tenants.intersection_update(_committed_tenants(conn))
         self._answer(jobs)
 
-    def _rolled_back(self, next_seq: int) -> None:
-        """After a rollback: the change log numbering resumes at ``next_seq``, and the series
-        ids the writer remembers are forgotten (some may be of rows that were rolled back)."""
-        self._next_seq = next_seq
+    def _mark(self) -> _Mark:
+        return _Mark(self._next_seq, self._next_eid)
+
+    def _rolled_back(self, mark: _Mark) -> None:
+        """After a rollback: the change log numbering and the row ids resume at ``mark``, and
+        the series ids the writer remembers are forgotten (some may be of rows rolled back)."""
+        self._next_seq, self._next_eid = mark
         self._forget_series()
 
     @staticmethod
@@ -336,35 +347,48 @@ class SqliteStore(SqliteHistory):
         for loop, waiting in by_loop.items():
             loop.call_soon_threadsafe(_resolve_all, waiting)
 
-    def _run_job(
+    def _run_together(
+        self, conn: sqlite3.Connection, jobs: list[_Job], now: str
+    ) -> dict[Key, Row | None]:
+        """Every job's operations, then all their writes at once; raises if a write fails."""
+        pending = Pending()
+        for job in jobs:
+            job.results, job.failure = [], None
+            if job.raw is not None:
+                job.raw(conn)
+            job.results = [
+                self._run(conn, job.tenant, eid, op, {}, pending, now) for eid, op in job.operations
+            ]
+        self._write_pending(conn, pending)
+        return pending.mine
+
+    def _run_apart(
         self, conn: sqlite3.Connection, job: _Job, written: dict[Key, Row | None], now: str
     ) -> None:
-        work = _JobWork()
-        first_seq = self._next_seq
+        """One job in a savepoint of its own: if it fails, it alone is rolled back."""
+        pending = Pending()
+        mark = self._mark()
         conn.execute("SAVEPOINT job")
         try:
             if job.raw is not None:
                 job.raw(conn)
             job.results = [
-                self._run(conn, job.tenant, eid, op, written, work, now)
+                self._run(conn, job.tenant, eid, op, written, pending, now)
                 for eid, op in job.operations
             ]
-            work.flush_docs(conn)
-            if work.changes:
-                conn.executemany(
-                    "INSERT INTO changes (seq, tenant, id, kind, types, attrs, at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    work.changes,
-                )
-            self._write_history(conn, work.history)
+            self._write_pending(conn, pending)
         except Exception as exc:  # sqlite3.Error, or a bug: this job is rolled back alone
             log.exception("a write failed and was rolled back")
             conn.execute("ROLLBACK TO job")
-            self._rolled_back(first_seq)
+            self._rolled_back(mark)
             job.fail(StoreUnavailable(f"the store could not write: {exc}"))
         else:
-            written.update(work.mine)
+            written.update(pending.mine)
         conn.execute("RELEASE job")
+
+    def _write_pending(self, conn: sqlite3.Connection, pending: Pending) -> None:
+        pending.write(conn)
+        self._write_history(conn, pending.history)
 
     def _run(
         self,
@@ -373,13 +397,13 @@ class SqliteStore(SqliteHistory):
         entity_id: str,
         operation: Operation,
         written: dict[Key, Row | None],
-        work: _JobWork,
+        pending: Pending,
         now: str,
     ) -> Applied | Exception:
         """One operation inside the group's transaction. Operations never modify their input,
         so the cached (or earlier-in-this-group) entity is handed to them as it is."""
         key = (tenant, entity_id)
-        mine = work.mine
+        mine = pending.mine
         if key in mine:
             found = mine[key]
         elif key in written:
@@ -399,10 +423,10 @@ class SqliteStore(SqliteHistory):
             return exc
         seq = 0
         if changed:
-            eid = self._write(conn, tenant, eid, before, after, doc, work)
+            eid = self._write(conn, tenant, eid, before, after, doc, pending)
             mine[key] = (eid, after) if after is not None else None
-            seq = self._log(work.changes, tenant, entity_id, before, after, now)
-            self._record_history(work.history, tenant, before, after, now)
+            seq = self._log(pending.changes, tenant, entity_id, before, after, now)
+            self._record_history(pending.history, tenant, before, after, now)
         return Applied(before, after, outcome, now, seq)
 
     def _log(
@@ -414,7 +438,7 @@ class SqliteStore(SqliteHistory):
         after: Entity | None,
         at: str,
     ) -> int:
-        """Number the change and gather its change log row (the job writes them together)."""
+        """Number the change and gather its change log row (written with the run's others)."""
         kind, types, attrs = change_summary(before, after)
         seq = self._next_seq
         self._next_seq += 1
@@ -435,42 +459,30 @@ class SqliteStore(SqliteHistory):
         before: Entity | None,
         after: Entity | None,
         doc: bytes | None,
-        work: _JobWork,
+        pending: Pending,
     ) -> int:
-        """Write the change (``doc``: ``after`` as JSON); return the entity's row id. New
-        documents of existing entities are gathered (``work.docs``) and written together."""
+        """Gather the change (``doc``: ``after`` as JSON); return the entity's row id (a new
+        entity's is handed out here)."""
         if after is None:
             assert eid is not None
-            work.flush_docs(conn)
-            conn.execute("DELETE FROM entities WHERE eid=?", (eid,))
-        elif eid is None:
-            work.flush_docs(conn)  # a new row may take the id of one deleted in this job
+            pending.delete(eid, tenant)
+            return eid
+        assert doc is not None
+        if eid is None:
             if tenant not in self._tenants:
                 conn.execute("INSERT OR IGNORE INTO tenants VALUES (?)", (tenant,))
                 self._tenants.add(tenant)
-            eid = conn.execute(
-                "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
-                (tenant, after["id"], doc),
-            ).lastrowid
+            eid = self._next_eid
+            self._next_eid += 1
+            pending.create(eid, tenant, after["id"], doc)
         else:
-            assert doc is not None
-            work.docs[eid] = doc
-        assert eid is not None
+            pending.replace(eid, doc)
         old_types, old_attrs = index_terms(before)
         new_types, new_attrs = index_terms(after)
         if old_types != new_types:
-            if before is not None:
-                conn.execute("DELETE FROM entity_types WHERE eid=?", (eid,))
-            conn.executemany(
-                "INSERT INTO entity_types VALUES (?, ?, ?)", [(tenant, t, eid) for t in new_types]
-            )
+            pending.types[eid] = (tenant, new_types)
         if old_attrs != new_attrs:
-            if before is not None:
-                conn.execute("DELETE FROM entity_attrs WHERE eid=?", (eid,))
-            conn.executemany(
-                "INSERT INTO entity_attrs VALUES (?, ?, ?, ?)",
-                [(tenant, a, eid, k) for a, k in new_attrs.items()],
-            )
+            pending.attrs[eid] = (tenant, new_attrs)
         return eid
 
     # -- hosted @contexts --------------------------------------------------------------------
@@ -624,6 +636,18 @@ def _resolve_all(jobs: list[_Job]) -> None:
     for job in jobs:
         if not job.future.done():
             job.future.set_result(job.results)
+
+
+class _Mark(NamedTuple):
+    """Where the writer's numbering stands: the next change log position and entity row id."""
+
+    seq: int
+    eid: int
+
+
+def _last_eid(conn: sqlite3.Connection) -> int:
+    last: int = conn.execute("SELECT COALESCE(MAX(eid), 0) FROM entities").fetchone()[0]
+    return last
 
 
 def _last_seq(conn: sqlite3.Connection) -> int:

@@ -19,6 +19,7 @@ import orjson
 
 from twin_server.core.types import Entity
 from twin_server.errors import StoreUnavailable
+from twin_server.store import sqlite_bulk as bulk
 from twin_server.temporal.aggregate import Sums, bucket
 from twin_server.temporal.model import (
     AggregateQuery,
@@ -46,6 +47,15 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_by_time ON history (series, ts);
 """
+# One statement per table, whatever the rows (see sqlite_bulk)
+_HISTORY_ENTITIES = (
+    "INSERT OR REPLACE INTO history_entities (tenant, id, types) "
+    "SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL"
+)
+_HISTORY_ROWS = (
+    "INSERT INTO history (series, ts, created, modified, deleted, dataset, num, doc) "
+    "SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL"
+)
 COLUMN = {
     "observedAt": "ts",
     "createdAt": "created",
@@ -100,31 +110,26 @@ class SqliteHistory:
         """Write a job's history in a few statements, whatever its size: series ids of every
         new (tenant, entity, attribute) are created and read back in bulk."""
         if batch.entities:
-            conn.executemany(
-                "INSERT OR REPLACE INTO history_entities VALUES (?, ?, ?)", batch.entities
-            )
+            bulk.run(conn, _HISTORY_ENTITIES, batch.entities)
         if not batch.rows:
             return
         keys = [(tenant, r.entity_id, r.attr) for tenant, r in batch.rows]
         self._resolve_series(conn, [k for k in dict.fromkeys(keys) if k not in self._series_ids])
         ids = self._series_ids
-        conn.executemany(
-            "INSERT INTO history (series, ts, created, modified, deleted, dataset, num, doc) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    ids[key],
-                    r.observed,
-                    r.created,
-                    r.created,
-                    r.deleted,
-                    r.dataset,
-                    r.number,
-                    orjson.dumps(r.instance),
-                )
-                for key, (_, r) in zip(keys, batch.rows, strict=True)
-            ],
-        )
+        rows = [
+            (
+                ids[key],
+                r.observed,
+                r.created,
+                r.created,
+                r.deleted,
+                r.dataset,
+                r.number,
+                orjson.dumps(r.instance),
+            )
+            for key, (_, r) in zip(keys, batch.rows, strict=True)
+        ]
+        bulk.run(conn, _HISTORY_ROWS, rows)
 
     def _resolve_series(self, conn: sqlite3.Connection, missing: list[SeriesKey]) -> None:
         if len(self._series_ids) + len(missing) >= SERIES_CACHE:
