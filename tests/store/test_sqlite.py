@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.test_contract import T, entity
+from tests.store.test_contract import T, collect, entity
 from twin_server.core import operations
+from twin_server.store.base import Candidates
 from twin_server.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio
@@ -128,11 +129,8 @@ async def test_a_job_failing_in_a_group_fails_alone_and_the_others_are_durable(
     import sqlite3
 
     from twin_server.errors import StoreUnavailable
-    from twin_server.store.base import Candidates
 
-    url = f"sqlite:///{tmp_path}/t.db"
-    store = SqliteStore(url)
-    await store.open()
+    store = await _opened(tmp_path)
     saboteur = sqlite3.connect(store.path)
     saboteur.execute("DROP TABLE contexts")
     saboteur.commit()
@@ -147,9 +145,7 @@ async def test_a_job_failing_in_a_group_fails_alone_and_the_others_are_durable(
     for results in outcomes[1:]:
         assert isinstance(results, list)
         assert not [r for r in results if isinstance(r, Exception)]
-    await store.close()
-    again = SqliteStore(url)
-    await again.open()
+    again = await _reopened(store)
     pumps = Candidates(types=frozenset({T + "Pump"}))
     assert await again.count("acme", pumps) == 20
     assert await again.tenant_exists("acme")
@@ -161,20 +157,14 @@ async def test_a_job_failing_in_a_group_fails_alone_and_the_others_are_durable(
 async def test_thousands_of_creations_in_one_job_are_all_written_and_indexed(
     tmp_path: Path,
 ) -> None:
-    from twin_server.store.base import Candidates
-
-    url = f"sqlite:///{tmp_path}/t.db"
-    store = SqliteStore(url)
-    await store.open()
+    store = await _opened(tmp_path)
     count = 2_500  # more rows than one bulk statement takes, and not a power of two
     results = await store.apply(
         "",
         [(f"urn:ngsi-ld:E:{n}", operations.create(entity(n, speed=n))) for n in range(count)],
     )
     assert not [r for r in results if isinstance(r, Exception)]
-    await store.close()
-    again = SqliteStore(url)
-    await again.open()
+    again = await _reopened(store)
     assert await again.count("", Candidates(types=frozenset({T + "Pump"}))) == count
     assert await again.count("", Candidates(attrs=frozenset({T + "speed"}))) == count
     got = await again.get("", "urn:ngsi-ld:E:2499")
@@ -191,12 +181,7 @@ async def test_thousands_of_creations_in_one_job_are_all_written_and_indexed(
 async def test_an_entity_deleted_and_created_again_in_one_job_is_indexed_once(
     tmp_path: Path,
 ) -> None:
-    from tests.store.test_contract import collect
-    from twin_server.store.base import Candidates
-
-    url = f"sqlite:///{tmp_path}/t.db"
-    store = SqliteStore(url)
-    await store.open()
+    store = await _opened(tmp_path)
     eid = "urn:ngsi-ld:E:1"
     await store.apply("", [(eid, operations.create(entity(1, "Pump", speed=1)))])
     results = await store.apply(
@@ -207,9 +192,7 @@ async def test_an_entity_deleted_and_created_again_in_one_job_is_indexed_once(
         ],
     )
     assert not [r for r in results if isinstance(r, Exception)]
-    await store.close()
-    again = SqliteStore(url)
-    await again.open()
+    again = await _reopened(store)
     assert await collect(again, "", Candidates(types=frozenset({T + "Valve"}))) == [eid]
     assert await collect(again, "", Candidates(types=frozenset({T + "Pump"}))) == []
     assert await collect(again, "", Candidates(attrs=frozenset({T + "level"}))) == [eid]
@@ -218,3 +201,17 @@ async def test_an_entity_deleted_and_created_again_in_one_job_is_indexed_once(
     assert got is not None
     assert list(got["attrs"]) == [T + "level"]
     await again.close()
+
+
+async def _opened(tmp_path: Path) -> SqliteStore:
+    store = SqliteStore(f"sqlite:///{tmp_path}/t.db")
+    await store.open()
+    return store
+
+
+async def _reopened(store: SqliteStore) -> SqliteStore:
+    """The store closed and opened again: what it reads comes from the file, not its cache."""
+    await store.close()
+    again = SqliteStore(store.url)
+    await again.open()
+    return again
