@@ -353,12 +353,7 @@ class SqliteStore(SqliteHistory):
         """Every job's operations, then all their writes at once; raises if a write fails."""
         pending = Pending()
         for job in jobs:
-            job.results, job.failure = [], None
-            if job.raw is not None:
-                job.raw(conn)
-            job.results = [
-                self._run(conn, job.tenant, eid, op, {}, pending, now) for eid, op in job.operations
-            ]
+            self._run_job(conn, job, {}, pending, now)
         self._write_pending(conn, pending)
         return pending.mine
 
@@ -370,12 +365,7 @@ class SqliteStore(SqliteHistory):
         mark = self._mark()
         conn.execute("SAVEPOINT job")
         try:
-            if job.raw is not None:
-                job.raw(conn)
-            job.results = [
-                self._run(conn, job.tenant, eid, op, written, pending, now)
-                for eid, op in job.operations
-            ]
+            self._run_job(conn, job, written, pending, now)
             self._write_pending(conn, pending)
         except Exception as exc:  # sqlite3.Error, or a bug: this job is rolled back alone
             log.exception("a write failed and was rolled back")
@@ -385,6 +375,22 @@ class SqliteStore(SqliteHistory):
         else:
             written.update(pending.mine)
         conn.execute("RELEASE job")
+
+    def _run_job(
+        self,
+        conn: sqlite3.Connection,
+        job: _Job,
+        written: dict[Key, Row | None],
+        pending: Pending,
+        now: str,
+    ) -> None:
+        """A job's statement or operations, their writes gathered in ``pending``."""
+        if job.raw is not None:
+            job.raw(conn)
+        job.results = [
+            self._run(conn, job.tenant, eid, op, written, pending, now)
+            for eid, op in job.operations
+        ]
 
     def _write_pending(self, conn: sqlite3.Connection, pending: Pending) -> None:
         pending.write(conn)
