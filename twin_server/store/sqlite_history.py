@@ -52,6 +52,10 @@ _HISTORY_ENTITIES = (
     "INSERT OR REPLACE INTO history_entities (tenant, id, types) "
     "SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL"
 )
+_HISTORY_SERIES = (
+    "INSERT OR IGNORE INTO history_series (tenant, id, attr) "
+    "SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL"
+)
 _HISTORY_ROWS = (
     "INSERT INTO history (series, ts, created, modified, deleted, dataset, num, doc) "
     "SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL"
@@ -136,9 +140,7 @@ class SqliteHistory:
             self._series_ids.clear()
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
-            conn.executemany(
-                "INSERT OR IGNORE INTO history_series (tenant, id, attr) VALUES (?, ?, ?)", chunk
-            )
+            bulk.run(conn, _HISTORY_SERIES, chunk)
             values = ",".join("(?, ?, ?)" for _ in chunk)
             rows = conn.execute(
                 f"SELECT s.series, s.tenant, s.id, s.attr FROM (VALUES {values}) AS v "
