@@ -154,49 +154,6 @@ async def test_a_job_failing_in_a_group_fails_alone_and_the_others_are_durable(
     await again.close()
 
 
-async def test_groups_prepared_on_top_of_a_failed_group_are_run_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The next groups' operations run while a group is written. When that group fails, the
-    groups prepared on top of its writes must not be written as they were prepared: every one
-    is run again, in order, on what was committed."""
-    import sqlite3
-    import time
-
-    from twin_server.errors import StoreUnavailable
-    from twin_server.store import sqlite as module
-
-    monkeypatch.setattr(module, "_MAX_GROUP", 2)  # many small groups, so several are in flight
-    store = await _opened(tmp_path)
-    eid = "urn:ngsi-ld:E:1"
-    await store.apply("", [(eid, operations.create(entity(1, speed=0)))])
-
-    def slow_failure(conn: sqlite3.Connection) -> None:
-        time.sleep(0.05)  # the prepare thread meanwhile runs the groups after this one
-        conn.execute("INSERT INTO no_such_table VALUES (1)")
-
-    def add(n: int) -> operations.Operation:
-        attrs = {T + f"a{n}": [{"type": "Property", "value": n}]}
-        return operations.append(eid, attrs, no_overwrite=False)
-
-    first = store.apply("", [(eid, add(0))])
-    failing = store._run_raw(slow_failure)
-    later = [store.apply("", [(eid, add(n))]) for n in range(1, 30)]
-    outcomes = await asyncio.gather(first, failing, *later, return_exceptions=True)
-    assert isinstance(outcomes[1], StoreUnavailable)
-    for results in [outcomes[0], *outcomes[2:]]:
-        assert isinstance(results, list)
-        assert not [r for r in results if isinstance(r, Exception)]
-    again = await _reopened(store)
-    got = await again.get("", eid)
-    assert got is not None
-    assert sorted(got["attrs"]) == sorted([T + "speed", *(T + f"a{n}" for n in range(30))])
-    changes = await again.changes_since(0, 100)
-    assert [c.seq for c in changes] == list(range(1, 32)), "no gap, no duplicate"
-    assert [c.attrs for c in changes[1:]] == [(T + f"a{n}",) for n in range(30)]
-    await again.close()
-
-
 async def test_thousands_of_creations_in_one_job_are_all_written_and_indexed(
     tmp_path: Path,
 ) -> None:

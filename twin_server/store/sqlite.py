@@ -1,13 +1,8 @@
 """The embedded store: one SQLite file in WAL mode, durable when a write returns.
 
-Writes: a pipeline of two threads. The prepare thread takes the queued writes as a group and
-runs their operations against the latest state (the rows of groups not committed yet, else the
-cache, else the file); the writer thread writes each prepared group in one transaction and
-commits once for all of it (group commit), then answers each caller. While the writer waits on
-SQLite, which releases the GIL, the next group's operations run: the two overlap. Under load, one
-fsync serves many writes; a write is acknowledged only after its commit. Should a group fail to
-write, the writer rolls back, runs it again one job per savepoint, and runs every group prepared
-on top of it again (see ``_recover``).
+Writes: one writer thread takes every queued write, runs the operations inside one transaction
+against the current rows and commits once for all of them (group commit), then answers each
+caller. Under load, one fsync serves many writes; a write is acknowledged only after its commit.
 
 Reads: a separate connection on the event loop's thread (WAL readers never wait for the writer).
 
@@ -18,7 +13,6 @@ entity rows, so lookups by id, type or attribute do not scan the table.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import queue
 import sqlite3
@@ -94,8 +88,6 @@ CREATE TABLE IF NOT EXISTS models (
 """
 _CHUNK = 500
 _MAX_GROUP = 512
-_AHEAD = 2
-"""Groups prepared and not yet committed, at most (the prepare thread then waits)."""
 
 
 @dataclass(slots=True)
@@ -115,17 +107,6 @@ class _Job:
         self.results = [error for _ in self.operations]
 
 
-@dataclass(slots=True)
-class _Prepared:
-    """A group whose operations ran: its writes, gathered, are still to be written."""
-
-    jobs: list[_Job]
-    pending: Pending | None
-    """None: preparing failed (a bug); the writer runs the group itself."""
-    mark: _Mark
-    """The writer's numbering before the group: where a rollback resumes it."""
-
-
 class SqliteStore(SqliteHistory):
     def __init__(self, url: str, *, synchronous: str = "FULL", cache_size: int = 20_000) -> None:
         self.url = url
@@ -134,14 +115,6 @@ class SqliteStore(SqliteHistory):
         self._cache = EntityCache(cache_size)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
-        self._preparer: threading.Thread | None = None
-        self._prepared: queue.SimpleQueue[_Prepared | None] = queue.SimpleQueue()
-        self._ahead = threading.Semaphore(_AHEAD)
-        self._numbering = threading.Lock()
-        """Held while operations run (prepare thread, or the writer recovering): it guards the
-        numbering below, the tenants and the groups in flight."""
-        self._in_flight: collections.deque[dict[Key, Row | None]] = collections.deque()
-        """The entities as each prepared, uncommitted group left them, oldest first."""
         self._checkpointer: Checkpointer | None = None
         self._reader: sqlite3.Connection | None = None
         self._tenants: set[str] = {DEFAULT_TENANT}
@@ -180,11 +153,7 @@ class SqliteStore(SqliteHistory):
         self._writer = threading.Thread(
             target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True
         )
-        self._preparer = threading.Thread(
-            target=self._prepare_loop, args=(self._connect(),), name="sqlite-prepare", daemon=True
-        )
         self._writer.start()
-        self._preparer.start()
         self._checkpointer = Checkpointer(self._connect)
         self._checkpointer.start()
 
@@ -192,11 +161,10 @@ class SqliteStore(SqliteHistory):
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.stop)
             self._checkpointer = None
-        if self._writer is not None and self._preparer is not None:
+        if self._writer is not None:
             self._queue.put(None)
-            await asyncio.to_thread(self._preparer.join)
             await asyncio.to_thread(self._writer.join)
-            self._writer = self._preparer = None
+            self._writer = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -299,127 +267,39 @@ class SqliteStore(SqliteHistory):
         await job.future
         return job.results
 
-    def _prepare_loop(self, reader: sqlite3.Connection) -> None:
-        """Take groups of queued jobs and run their operations; hand them to the writer."""
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
         stopping = False
         while not stopping:
-            jobs, stopping = self._take_group()
-            if jobs:
-                self._ahead.acquire()  # released by the writer, once the group is done
-                with self._numbering:
-                    self._prepared.put(self._prepare(reader, jobs))
-        self._prepared.put(None)
-        reader.close()
-
-    def _take_group(self) -> tuple[list[_Job], bool]:
-        """The next group of jobs (waiting for the first), and whether the store is closing."""
-        first = self._queue.get()
-        if first is None:
-            return [], True
-        jobs = [first]
-        while len(jobs) < _MAX_GROUP:
-            try:
-                nxt = self._queue.get_nowait()
-            except queue.Empty:
+            first = self._queue.get()
+            if first is None:
                 break
-            if nxt is None:
-                return jobs, True
-            jobs.append(nxt)
-        return jobs, False
-
-    def _prepare(self, reader: sqlite3.Connection, jobs: list[_Job]) -> _Prepared:
-        """Every job's operations, on top of the groups in flight; their writes gathered."""
-        mark = self._mark()
-        pending = Pending()
-        now = now_iso()  # the group commits at once: one modification time for all of it
-        in_flight = tuple(reversed(self._in_flight))  # newest first
-        try:
-            for job in jobs:
-                job.results = [
-                    self._run(reader, job.tenant, eid, op, in_flight, pending, now)
-                    for eid, op in job.operations
-                ]
-        except Exception:  # a bug (operations catch their own errors): the writer reruns it
-            log.exception("preparing a group failed; the writer runs it again")
-            return _Prepared(jobs, None, mark)
-        self._in_flight.append(pending.mine)
-        return _Prepared(jobs, pending, mark)
-
-    def _write_loop(self, conn: sqlite3.Connection) -> None:
-        while True:
-            group = self._prepared.get()
-            if group is None:
-                break
+            jobs = [first]
+            while len(jobs) < _MAX_GROUP:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                jobs.append(nxt)
             try:
-                if group.pending is None or not self._commit_prepared(conn, group):
-                    self._recover(conn, group)
+                self._commit_group(conn, jobs)
             except Exception:  # never let the one writer die: every later write would hang
                 log.exception("the writer failed a group; its writes are refused")
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                for job in group.jobs:
+                self._rolled_back(_Mark(_last_seq(conn) + 1, _last_eid(conn) + 1))
+                for job in jobs:
                     job.fail(StoreUnavailable("the store failed to write; see the server log"))
-                self._answer(group.jobs)
-                with self._numbering:
-                    self._reset(conn, _Mark(_last_seq(conn) + 1, _last_eid(conn) + 1))
-                    self._run_later(conn)
-            self._ahead.release()
+                self._answer(jobs)
         conn.close()
 
-    def _commit_prepared(self, conn: sqlite3.Connection, group: _Prepared) -> bool:
-        """Write and commit a prepared group; False (rolled back) if a statement failed."""
-        assert group.pending is not None
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job in group.jobs:
-                if job.raw is not None:
-                    job.raw(conn)
-            self._write_pending(conn, group.pending)
-            conn.execute("COMMIT")
-        except Exception:
-            log.warning("a group's writes failed together; running them one job at a time")
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            return False
-        self.commits += 1
-        self._cache.apply(group.pending.mine)
-        self._in_flight.popleft()
-        self._answer(group.jobs)
-        return True
-
-    def _recover(self, conn: sqlite3.Connection, group: _Prepared) -> None:
-        """After ``group`` failed: with the prepare thread held, forget every group in flight,
-        resume the numbering where ``group`` began, and run it and every group prepared after
-        it here, one after the other, each job in a savepoint if need be."""
-        with self._numbering:
-            self._reset(conn, group.mark)
-            self._commit_group(conn, group.jobs)
-            self._run_later(conn)
-
-    def _reset(self, conn: sqlite3.Connection, mark: _Mark) -> None:
-        """Forget the groups in flight; the numbering resumes at ``mark``."""
-        self._in_flight.clear()
-        self._rolled_back(mark)
-        self._tenants.intersection_update(_committed_tenants(conn))
-
-    def _run_later(self, conn: sqlite3.Connection) -> None:
-        """Run here every group prepared so far (on top of writes that were rolled back)."""
-        while True:
-            try:
-                later = self._prepared.get_nowait()
-            except queue.Empty:
-                return
-            if later is None:
-                self._prepared.put(None)  # the prepare thread has stopped: so will we
-                return
-            self._commit_group(conn, later.jobs)
-            self._ahead.release()
-
     def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
-        """Run the jobs here (the writer recovering, the prepare thread held) in one transaction:
-        together first, their writes gathered into a few statements. Should one of those fail,
-        the group is rolled back and run again with each job in a savepoint of its own, so that
-        only the job at fault fails. Only a failed COMMIT fails them all."""
+        """Run the jobs in one transaction: together first, their writes gathered into a few
+        statements. Should one of those fail, the group is rolled back and run again with each
+        job in a savepoint of its own, so that only the job at fault fails. Only a failed
+        COMMIT fails them all."""
         mark = self._mark()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -508,7 +388,7 @@ class SqliteStore(SqliteHistory):
         if job.raw is not None:
             job.raw(conn)
         job.results = [
-            self._run(conn, job.tenant, eid, op, (written,), pending, now)
+            self._run(conn, job.tenant, eid, op, written, pending, now)
             for eid, op in job.operations
         ]
 
@@ -522,24 +402,20 @@ class SqliteStore(SqliteHistory):
         tenant: str,
         entity_id: str,
         operation: Operation,
-        written: tuple[dict[Key, Row | None], ...],
+        written: dict[Key, Row | None],
         pending: Pending,
         now: str,
     ) -> Applied | Exception:
-        """One operation of a group, on the entity as this run, then the newest of ``written``
-        (earlier writes not committed yet), then the cache or ``conn`` have it. Operations never
-        modify their input, so that entity is handed to them as it is."""
+        """One operation inside the group's transaction. Operations never modify their input,
+        so the cached (or earlier-in-this-group) entity is handed to them as it is."""
         key = (tenant, entity_id)
         mine = pending.mine
         if key in mine:
             found = mine[key]
+        elif key in written:
+            found = written[key]
         else:
-            for rows in written:
-                if key in rows:
-                    found = rows[key]
-                    break
-            else:
-                found = self._cache.row(key) or self._select(conn, key)
+            found = self._cache.row(key) or self._select(conn, key)
         eid, before = found if found is not None else (None, None)
         try:
             outcome = operation(before, now)
@@ -553,7 +429,7 @@ class SqliteStore(SqliteHistory):
             return exc
         seq = 0
         if changed:
-            eid = self._write(tenant, eid, before, after, doc, pending)
+            eid = self._write(conn, tenant, eid, before, after, doc, pending)
             mine[key] = (eid, after) if after is not None else None
             seq = self._log(pending.changes, tenant, entity_id, before, after, now)
             self._record_history(pending.history, tenant, before, after, now)
@@ -583,6 +459,7 @@ class SqliteStore(SqliteHistory):
 
     def _write(
         self,
+        conn: sqlite3.Connection,
         tenant: str,
         eid: int | None,
         before: Entity | None,
@@ -599,7 +476,7 @@ class SqliteStore(SqliteHistory):
         assert doc is not None
         if eid is None:
             if tenant not in self._tenants:
-                pending.tenants.append((tenant,))
+                conn.execute("INSERT OR IGNORE INTO tenants VALUES (?)", (tenant,))
                 self._tenants.add(tenant)
             eid = self._next_eid
             self._next_eid += 1

@@ -55,8 +55,6 @@ class Pending:
     attrs: dict[int, tuple[str, dict[str, str]]] = field(default_factory=dict)
     """The index terms of each entity whose terms changed, as the run left them."""
     changes: list[tuple[Any, ...]] = field(default_factory=list)
-    tenants: list[tuple[str]] = field(default_factory=list)
-    """Tenants this run writes the first entity of."""
     history: HistoryBatch = field(default_factory=HistoryBatch)
 
     def create(self, eid: int, tenant: str, entity_id: str, doc: bytes) -> None:
@@ -79,8 +77,6 @@ class Pending:
     def write(self, conn: sqlite3.Connection) -> None:
         """Write the entities, their index rows and the change log rows. Deletions go first: an
         entity deleted and created again in one run takes a new row, once the old is gone."""
-        if self.tenants:
-            conn.executemany("INSERT OR IGNORE INTO tenants VALUES (?)", self.tenants)
         bulk.run(conn, _DELETE, [(eid,) for eid in self.deletes])
         for table, terms in (("entity_types", self.types), ("entity_attrs", self.attrs)):
             stale = [(eid,) for eid in terms if eid not in self.inserts]
