@@ -26,6 +26,10 @@ async def test_metrics_count_requests_per_route_and_status(client: httpx.AsyncCl
     assert 'twin_http_requests_total{method="GET",route="retrieve_entity",status="200"} 1.0' in text
     assert 'twin_http_requests_total{method="GET",route="retrieve_entity",status="404"} 1.0' in text
     assert 'twin_http_request_seconds_count{method="GET",route="retrieve_entity"} 2.0' in text
+    inf = 'twin_http_request_seconds_bucket{le="+Inf",method="GET",route="retrieve_entity"} 2.0'
+    assert inf in text, "every request is in the histogram's last bucket"
+    first = text.split('twin_http_request_seconds_bucket{le="0.001",method="GET",')[1]
+    assert float(first.split("} ")[1].split()[0]) <= 2.0
 
 
 async def test_metrics_report_events_notifications_and_history(client: httpx.AsyncClient) -> None:

@@ -1,22 +1,81 @@
-"""Prometheus metrics: request counts and latencies per route, served at /metrics."""
+"""Prometheus metrics: request counts and latencies per route, served at /metrics.
+
+The HTTP figures are kept as plain numbers and turned into metric families only when scraped
+(``HttpStats``): a prometheus_client counter and histogram took a lock each and cost about a
+tenth of a cached GET's time on the event loop.
+"""
 
 from __future__ import annotations
 
+import bisect
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+"""Upper bounds of the latency histogram's buckets, in seconds (and +Inf)."""
+
+
+class HttpStats(Collector):
+    """Requests by (route, method, status) and latency histograms by (route, method).
+
+    Only the event loop's thread records; a scrape reads the numbers as they stand."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, int], int] = {}
+        self.latency: dict[tuple[str, str], _Latency] = {}
+
+    def record(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        latency = self.latency.get((route, method))
+        if latency is None:
+            latency = self.latency[(route, method)] = _Latency()
+        latency.add(seconds)
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "twin_http_requests",
+            "HTTP requests by route, method, status",
+            labels=["route", "method", "status"],
+        )
+        for (route, method, status), count in list(self.counts.items()):
+            requests.add_metric([route, method, str(status)], count)
+        yield requests
+        seconds = HistogramMetricFamily(
+            "twin_http_request_seconds",
+            "HTTP request latency by route",
+            labels=["route", "method"],
+        )
+        for (route, method), latency in list(self.latency.items()):
+            seconds.add_metric([route, method], latency.cumulative(), latency.total)
+        yield seconds
+
+
+class _Latency:
+    __slots__ = ("buckets", "total")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(BUCKETS) + 1)  # the last: above every bound
+        self.total = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
+        self.total += seconds
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        """(upper bound, observations at or under it), as Prometheus counts buckets."""
+        found, running = [], 0
+        for bound, count in zip((*map(str, BUCKETS), "+Inf"), self.buckets, strict=True):
+            running += count
+            found.append((bound, float(running)))
+        return found
 
 
 class Metrics:
@@ -24,19 +83,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "twin_http_requests",
-            "HTTP requests by route, method, status",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "twin_http_request_seconds",
-            "HTTP request latency by route",
-            ["route", "method"],
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-        )
+        self.http = HttpStats()
+        self.registry.register(self.http)
 
     def watch(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         """A gauge read when /metrics is scraped (for the state of long-running parts)."""
@@ -51,8 +99,7 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
-        self.metrics = metrics
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.stats = metrics.http
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,12 +118,4 @@ class MetricsMiddleware:
             await self.app(scope, receive, record)
         finally:
             route = getattr(scope.get("endpoint"), "__name__", "unmatched")
-            key = (route, scope["method"], status)
-            children = self._children.get(key)
-            if children is None:
-                children = self._children[key] = (
-                    self.metrics.requests.labels(route, key[1], str(status)),
-                    self.metrics.latency.labels(route, key[1]),
-                )
-            children[0].inc()
-            children[1].observe(time.perf_counter() - start)
+            self.stats.record(route, scope["method"], status, time.perf_counter() - start)
