@@ -26,10 +26,17 @@ async def test_metrics_count_requests_per_route_and_status(client: httpx.AsyncCl
     assert 'twin_http_requests_total{method="GET",route="retrieve_entity",status="200"} 1.0' in text
     assert 'twin_http_requests_total{method="GET",route="retrieve_entity",status="404"} 1.0' in text
     assert 'twin_http_request_seconds_count{method="GET",route="retrieve_entity"} 2.0' in text
-    inf = 'twin_http_request_seconds_bucket{le="+Inf",method="GET",route="retrieve_entity"} 2.0'
-    assert inf in text, "every request is in the histogram's last bucket"
-    first = text.split('twin_http_request_seconds_bucket{le="0.001",method="GET",')[1]
-    assert float(first.split("} ")[1].split()[0]) <= 2.0
+    buckets = [
+        line.split('le="')[1].split('"')[0] + " " + line.rsplit(" ", 1)[1]
+        for line in text.splitlines()
+        if line.startswith("twin_http_request_seconds_bucket")
+        and 'method="GET",route="retrieve_entity"' in line
+    ]
+    bounds = [b.split()[0] for b in buckets]
+    assert bounds[-3:] == ["2.5", "5.0", "+Inf"], "bounds spelled as prometheus_client does"
+    counts = [float(b.split()[1]) for b in buckets]
+    assert counts == sorted(counts), "buckets count cumulatively"
+    assert counts[-1] == 2.0, "every request is in the last bucket"
 
 
 async def test_metrics_report_events_notifications_and_history(client: httpx.AsyncClient) -> None:

@@ -1,8 +1,8 @@
 """Prometheus metrics: request counts and latencies per route, served at /metrics.
 
 The HTTP figures are kept as plain numbers and turned into metric families only when scraped
-(``HttpStats``): a prometheus_client counter and histogram took a lock each and cost about a
-tenth of a cached GET's time on the event loop.
+(``HttpStats``): a prometheus_client counter and histogram took a lock each, about a tenth of a
+cached GET's application-side time (``bench/app_timing.py``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from collections.abc import Callable, Iterator
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 """Upper bounds of the latency histogram's buckets, in seconds (and +Inf)."""
+_BOUNDS = (*map(floatToGoString, BUCKETS), "+Inf")
+"""The bounds as the ``le`` labels spell them (1 as "1.0"), as prometheus_client writes them."""
 
 
 class HttpStats(Collector):
@@ -72,7 +75,7 @@ class _Latency:
     def cumulative(self) -> list[tuple[str, float]]:
         """(upper bound, observations at or under it), as Prometheus counts buckets."""
         found, running = [], 0
-        for bound, count in zip((*map(str, BUCKETS), "+Inf"), self.buckets, strict=True):
+        for bound, count in zip(_BOUNDS, self.buckets, strict=True):
             running += count
             found.append((bound, float(running)))
         return found
