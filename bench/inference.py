@@ -6,10 +6,11 @@ anomaly model, change-to-prediction-committed latency.
 Starts the twin server in its own process with the example models and a hook of
 ``inference/pump-anomaly`` on every pump. This process updates every twin once a second
 (``--factor`` times the streams: each twin ``factor`` times a second), spread evenly over the
-second in batch updates of 250 twins; every reading carries its ``observedAt``, as a device's
-(and as the adapters write them). The server's hook figures give the latency from the
-change event to the committed prediction (p50, p99), the mean batch size and the twins scored;
-the committed updates per second show whether the load was carried.
+second in batch updates of 250 twins, sent on schedule whatever is still unanswered (open loop,
+up to ``IN_FLIGHT``); every reading carries its ``observedAt``, as a device's (and as the
+adapters write them). The server's hook figures give the latency from the change event to the
+committed prediction (p50, p99), the mean batch size and the twins scored; the batch updates'
+answer times and the twins scored per second show whether the load was carried.
 """
 
 from __future__ import annotations
