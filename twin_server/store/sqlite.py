@@ -482,7 +482,7 @@ class SqliteStore(SqliteHistory):
             self._next_eid += 1
             pending.create(eid, tenant, after["id"], doc)
         else:
-            pending.replace(eid, doc)
+            pending.replace(eid, tenant, after["id"], doc)
         old_types, old_attrs = index_terms(before)
         new_types, new_attrs = index_terms(after)
         if old_types != new_types:

