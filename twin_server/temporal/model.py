@@ -64,7 +64,7 @@ def parse_instance_id(text: str) -> int | None:
 
 class HistoryRow(NamedTuple):
     """One history instance, ready to store (a named tuple: every committed change of an
-    attribute makes one)."""
+    attribute makes one; made by ``_row`` and ``_deleted``)."""
 
     entity_id: str
     attr: str
@@ -72,21 +72,10 @@ class HistoryRow(NamedTuple):
     """Expanded, with createdAt / modifiedAt (and deletedAt) set; no instanceId yet."""
     observed: int
     created: int
-    deleted: int | None = None
-
-    @property
-    def number(self) -> float | None:
-        """The numeric value aggregations work on (None: not a number, or deleted)."""
-        if self.deleted is not None or self.instance.get("type") != "Property":
-            return None
-        value = self.instance.get("value")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return None
-        return float(value)
-
-    @property
-    def dataset(self) -> str:
-        return str(self.instance.get("datasetId", ""))
+    deleted: int | None
+    number: float | None
+    """The numeric value aggregations work on (None: not a number, or deleted)."""
+    dataset: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,19 +166,41 @@ def history_row(entity_id: str, attr: str, instance: Instance, at: str) -> Histo
     return _row(entity_id, attr, instance, at, micros(at))
 
 
+_SYSTEM = frozenset(("createdAt", "modifiedAt"))
+
+
 def _differs(old: Instance, new: Instance) -> bool:
-    """Whether an instance changed in anything but its system times."""
-    return {k: v for k, v in old.items() if k not in ("createdAt", "modifiedAt")} != {
-        k: v for k, v in new.items() if k not in ("createdAt", "modifiedAt")
-    }
+    """Whether an instance changed in anything but its system times (usually its value, the
+    second member looked at)."""
+    for key, value in new.items():
+        if key not in _SYSTEM and (key not in old or old[key] != value):
+            return True
+    return any(key not in new and key not in _SYSTEM for key in old)
 
 
 def _row(entity_id: str, attr: str, inst: Instance, at: str, created: int) -> HistoryRow:
-    stamped = {k: v for k, v in inst.items() if k not in ("createdAt", "modifiedAt")}
+    stamped = dict(inst)
     stamped["createdAt"] = at
     stamped["modifiedAt"] = at
     observed = inst.get("observedAt")
-    return HistoryRow(entity_id, attr, stamped, micros(observed) if observed else created, created)
+    value = inst.get("value")
+    number = (
+        float(value)
+        if inst.get("type") == "Property"
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        else None
+    )
+    return HistoryRow(
+        entity_id,
+        attr,
+        stamped,
+        micros(observed) if observed else created,
+        created,
+        None,
+        number,
+        str(inst.get("datasetId", "")),
+    )
 
 
 def _deleted(entity_id: str, attr: str, gone: Instance, at: str, created: int) -> HistoryRow:
@@ -198,4 +209,6 @@ def _deleted(entity_id: str, attr: str, gone: Instance, at: str, created: int) -
     if "datasetId" in gone:
         marker["datasetId"] = gone["datasetId"]
     marker.update(createdAt=at, modifiedAt=at, deletedAt=at)
-    return HistoryRow(entity_id, attr, marker, created, created, deleted=created)
+    return HistoryRow(
+        entity_id, attr, marker, created, created, created, None, str(gone.get("datasetId", ""))
+    )
