@@ -119,14 +119,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 def tune_gc() -> None:
     """Entities are acyclic dicts and the caches hold many of them: a full collection walking
     them all stalls every request (measured: PATCH p99 55 ms -> 13 ms). Collect young objects
-    rarely, old ones more rarely.
-
-    Rarely enough that steady writes trigger none: each write replaces cached entity versions
-    that older generations hold, and a young count reset by every collection does not see them
-    freed. At 50,000 the inference benchmark (5,000 twins) ran a young collection every 0.5 s,
-    each ~50 ms over ~60,000 live objects, 10% of the process's time, and freed nothing; at
-    300,000 one ran while the caches filled and none after."""
-    gc.set_threshold(300_000, 20, 100)
+    rarely, old ones more rarely."""
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _serve(settings: Settings) -> int:
