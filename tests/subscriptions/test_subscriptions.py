@@ -347,3 +347,27 @@ async def test_geo_q_selects_by_place_and_concise_sys_attrs_shape_the_payload(
     assert "type" not in entity["speed"]
     assert "createdAt" in entity
     assert "createdAt" in entity["speed"]
+
+
+async def test_changes_no_subscription_concerns_are_not_queued_yet_move_its_cursor(
+    app: TwinApp, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """Telemetry of entities no subscription selects costs the notifier nothing, and an idle
+    subscription's cursor still moves past it (so a restart replays none of it and the change
+    log can be pruned); a change it does concern is notified."""
+    sub_id = await subscribe(client, subscription(receiver))
+    notifier = app.state.notifier
+    skipped = notifier._bus.skipped
+    valve = {"type": "Valve", "@context": CONTEXT, "mode": {"type": "Property", "value": "on"}}
+    batch = [{**valve, "id": f"urn:ngsi-ld:Valve:{n}"} for n in range(50)]
+    response = await client.post(f"{NGSI}/entityOperations/create", json=batch, headers=LD)
+    assert response.status_code == 201, response.text
+    assert notifier._bus.skipped - skipped == 50
+    assert notifier._bus.waiting == 0
+    last = await notifier.store.last_seq()
+    await notifier.flush()
+    (cursor,) = [s.cursor for (_, i), s in notifier.subscriptions.items() if i == sub_id]
+    assert cursor == last
+    await client.post(f"{NGSI}/entities", json=pump(1, speed=5), headers=LD)
+    await receiver.wait_for(1)
+    assert [e["id"] for e in receiver.entities()] == [pump_id(1)]

@@ -17,6 +17,11 @@ class Subscription(Protocol):
     skipped: int
     """Events its ``accept`` filter turned away (they are not queued at all)."""
 
+    @property
+    def waiting(self) -> int:
+        """Events queued for this subscriber and not taken yet."""
+        ...
+
     def __aiter__(self) -> AsyncIterator[ChangeEvent]: ...
 
     async def get(self) -> ChangeEvent: ...

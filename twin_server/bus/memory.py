@@ -24,6 +24,10 @@ class MemorySubscription:
         self.overflowed = 0
         self.skipped = 0
 
+    @property
+    def waiting(self) -> int:
+        return self._queue.qsize()
+
     def offer(self, event: ChangeEvent) -> None:
         if self._accept is not None and not self._accept(event):
             self.skipped += 1

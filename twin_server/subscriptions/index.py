@@ -50,6 +50,15 @@ class SubscriptionIndex:
         for bucket in self._filed.pop(key, ()):
             bucket.discard(key)
 
+    def concerns(self, tenant: str, entity_id: str, types: Iterable[str]) -> bool:
+        """Whether any subscription of ``tenant`` could concern a change of this entity."""
+        index = self._tenants.get(tenant)
+        if index is None:
+            return False
+        if index.any or index.by_id.get(entity_id):
+            return True
+        return any(index.by_type.get(name) for name in types)
+
     def candidates(self, tenant: str, entity_id: str, types: Iterable[str]) -> set[Key]:
         """The subscriptions of ``tenant`` that a change of this entity could concern."""
         index = self._tenants.get(tenant)

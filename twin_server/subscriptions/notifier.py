@@ -66,13 +66,14 @@ class Notifier:
         self._bus: BusSubscription | None = None
         self._index = SubscriptionIndex()
         self._seen = 0  # the highest seq dispatched from the bus
+        self._catching_up = 0  # catch-ups running (replaying the change log)
         self._stored: dict[Key, int] = {}  # the cursor last saved for each subscription
         self.handled = 0  # events looked at (tests and tools wait on it)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, loaded: list[Subscription]) -> None:
-        self._bus = self.bus.subscribe(max_pending=100_000)
+        self._bus = self.bus.subscribe(max_pending=100_000, accept=self._wanted)
         for subscription in loaded:
             self._add(subscription)
         for key in list(self.subscriptions):
@@ -151,6 +152,18 @@ class Notifier:
                     await self._catch_up(key)
             self.dispatch(event)
 
+    def _wanted(self, event: ChangeEvent) -> bool:
+        """The bus filter: a change no subscription could concern is not queued (most changes,
+        where devices stream telemetry). It counts as dispatched, and ``_seen`` moves past it
+        when nothing is queued ahead of it and no catch-up is replaying: idle cursors then move
+        past it too, while a change still to be offered is never skipped."""
+        if self._index.concerns(event.tenant, event.entity_id, event.types):
+            return True
+        if self._bus is not None and self._bus.waiting == 0 and not self._catching_up:
+            self._seen = max(self._seen, event.seq)
+        self.handled += 1
+        return False
+
     def dispatch(self, event: ChangeEvent, *, only: Key | None = None) -> None:
         """Offer ``event`` to the lines of the subscriptions it triggers (to ``only``'s when
         catching one up). Subscriptions the index rules out are not looked at: their cursors
@@ -192,6 +205,13 @@ class Notifier:
         subscription = self.subscriptions.get(key)
         if subscription is None:
             return
+        self._catching_up += 1
+        try:
+            await self._replay(key, subscription)
+        finally:
+            self._catching_up -= 1
+
+    async def _replay(self, key: Key, subscription: Subscription) -> None:
         after = self._queued[key]
         while True:
             page = await self.store.changes_since(after, PAGE)
