@@ -175,11 +175,27 @@ def _instance_problem(
     return problem(models, schema_id, value)
 
 
+_COMPONENTS: dict[tuple[int, str], tuple[ModelSet, dict[str, Element]]] = {}
+
+
+def _component_contents(models: ModelSet, interface: str) -> dict[str, Element]:
+    """A component schema's contents by name, worked out once per model set (which is
+    replaced, not changed, when models change)."""
+    cached = _COMPONENTS.get((id(models), interface))
+    if cached is not None and cached[0] is models:
+        return cached[1]
+    inner = all_contents(models, interface) if interface in models.elements else {}
+    if len(_COMPONENTS) > 1024:
+        _COMPONENTS.clear()
+    _COMPONENTS[(id(models), interface)] = (models, inner)
+    return inner
+
+
 def _component_problem(models: ModelSet, content: Element, value: Any) -> str | None:
     interface = content.one("schema") or ""
     if not isinstance(value, dict):
         return f"a Component's value is a JSON object of {interface}'s properties by name"
-    inner = all_contents(models, interface) if interface in models.elements else {}
+    inner = _component_contents(models, interface)
     for key, item in value.items():
         part = inner.get(key)
         if part is None or part.cls not in ("Property", "Telemetry"):

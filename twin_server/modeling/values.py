@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from twin_server.modeling.model import Element, ModelSet
@@ -40,6 +41,9 @@ def problem(models: ModelSet, schema_id: str, value: Any, path: str = "") -> str
     schema = models.get(schema_id)
     if schema is None:
         return None  # a schema the server does not know: nothing to check against
+    fits = _FITS.get(schema.cls)
+    if fits is not None and fits(value):
+        return None  # the common case, a primitive that fits: no message is made
     at = f" at {path}" if path else ""
     if schema.standard and schema.id.startswith("dtmi:standard:schema:geospatial:"):
         wanted = GEOJSON.get(schema_name(schema))
@@ -122,6 +126,25 @@ def _array(models: ModelSet, schema: Element, value: Any, at: str, path: str) ->
             return found
     return None
 
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, float | int) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int_in(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+_FITS: dict[str, Callable[[Any], bool]] = {
+    "Boolean": lambda v: isinstance(v, bool),
+    "Integer": _int_in(*INT32),
+    "Long": _int_in(*INT64),
+    "Double": _finite,
+    "Float": _finite,
+    "String": lambda v: isinstance(v, str),
+}
+"""Quick tests of the primitive schemas' values, passed before the checks that explain a
+misfit (the validator runs at every write of a twin)."""
 
 _CHECKS = {
     "Boolean": _boolean,
