@@ -70,7 +70,10 @@ def instance_value(instance: Instance) -> Any:
 def default_instance(instances: list[Instance]) -> Instance:
     """The attribute's default instance: the one without a datasetId, else the first (the
     list is not empty)."""
-    return next((i for i in instances if "datasetId" not in i), instances[0])
+    first = instances[0]
+    if "datasetId" not in first:
+        return first  # nearly always: the only instance, or the default one first
+    return next((i for i in instances if "datasetId" not in i), first)
 
 
 ATTRIBUTE_KINDS: Final = frozenset(VALUE_MEMBER)

@@ -363,15 +363,23 @@ class InferenceRuntime:
     async def _features(
         self, compiled: Compiled, tenant: str, twin_id: str, entity: Mapping[str, Any]
     ) -> dict[str, float | None]:
+        found = self._own_features(compiled, tenant, twin_id, entity)
+        for name, source in compiled.sources.items():
+            if source.via is not None:
+                target = related_id(entity, source.via)
+                related = await self.store.get(tenant, target) if target else None
+                found[name] = number(related, source.attribute, source.path) if related else None
+        return found
+
+    def _own_features(
+        self, compiled: Compiled, tenant: str, twin_id: str, entity: Mapping[str, Any]
+    ) -> dict[str, float | None]:
+        """The features read from the twin itself and its windows (not related twins)."""
         found: dict[str, float | None] = {}
         for name, source in compiled.sources.items():
             if source.window is not None:
                 found[name] = self.windows.aggregate(tenant, twin_id, source)
-            elif source.via is not None:
-                target = related_id(entity, source.via)
-                related = await self.store.get(tenant, target) if target else None
-                found[name] = number(related, source.attribute, source.path) if related else None
-            else:
+            elif source.via is None:
                 found[name] = number(entity, source.attribute, source.path)
         return found
 
@@ -383,10 +391,12 @@ class InferenceRuntime:
         if compiled is None or model is None:
             return  # deleted meanwhile
         stats = self.stats[hook_id]
-        features = [
-            await self._features(compiled, tenant, twin, entity)
-            for (_, tenant, twin), (entity, _) in zip(keys, entries, strict=True)
-        ]
+        pairs = zip(keys, entries, strict=True)
+        twins = [(tenant, twin, entity) for (_, tenant, twin), (entity, _) in pairs]
+        if any(s.via is not None for s in compiled.sources.values()):
+            features = [await self._features(compiled, *twin) for twin in twins]
+        else:  # the twins' own attributes: no store reads, no awaiting
+            features = [self._own_features(compiled, *twin) for twin in twins]
         groups: defaultdict[tuple[str, bool], list[int]] = defaultdict(list)
         for index, (_, _, twin) in enumerate(keys):
             groups[(model.acting(twin).manifest.version, False)].append(index)
