@@ -39,6 +39,7 @@ NULL_URI = "urn:ngsi-ld:null"
 _MEMBER_KIND = {member: kind for kind, member in VALUE_MEMBER.items() if kind != GEO_PROPERTY}
 _BAD_NAME = re.compile(r"[\s<>\"'=;()\[\]{}\\^`|]")
 _SCOPE = re.compile(r"^/[^\s/#+]+(/[^\s/#+]+)*$")
+_SPACE = re.compile(r"\s")  # what str.isspace calls whitespace, every code point checked
 _LANG_TAG = re.compile(r"^(@none|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
 _INSTANCE_MEMBERS = frozenset(
     {
@@ -311,4 +312,4 @@ def _uri(value: Any, what: str) -> str:
 
 
 def _has_space(value: str) -> bool:
-    return any(c.isspace() for c in value)
+    return _SPACE.search(value) is not None
