@@ -149,10 +149,12 @@ def main() -> int:
         time.sleep(2.0)
         before = client.get("/inference/hooks").json()[0]["stats"]["scored"]
         rate = args.twins * args.factor  # updates per second
+        cpu = server.cpu_seconds()
         sent, late, elapsed = asyncio.run(
             _offer(server.url, headers, args.twins, rate, args.seconds, rng)
         )
         time.sleep(2.0)
+        cpu = server.cpu_seconds() - cpu
         stats = client.get("/inference/hooks").json()[0]["stats"]
         scored = stats["scored"] - before
         print(
@@ -164,6 +166,10 @@ def main() -> int:
         print(
             f"change to prediction committed: p50 {stats['latencyP50Ms']} ms, "
             f"p99 {stats['latencyP99Ms']} ms (goal: p99 < 200 ms)"
+        )
+        print(
+            f"server CPU {cpu / elapsed:.2f} cores, {cpu / sent * 1e6:.0f} us per twin update "
+            "and its prediction"
         )
         print(f"server RSS {server.rss_mb():.0f} MB")
     return 0
