@@ -69,17 +69,20 @@ def event_for(
     assert entity is not None
     old_attrs = before["attrs"] if before is not None else {}
     new_attrs = after["attrs"] if after is not None else {}
-    changes = tuple(
-        AttributeChange(name, tuple(old_attrs.get(name, ())), tuple(new_attrs.get(name, ())))
-        for name in dict.fromkeys([*old_attrs, *new_attrs])
-        if (o := old_attrs.get(name)) is not (n := new_attrs.get(name)) and o != n
-    )
+    changes = []  # the names of before, in order, then those only after has
+    for name, old in old_attrs.items():
+        new = new_attrs.get(name)
+        if old is not new and old != new:  # an operation keeps what it does not change
+            changes.append(AttributeChange(name, tuple(old), tuple(new) if new else ()))
+    for name, new in new_attrs.items():
+        if name not in old_attrs:
+            changes.append(AttributeChange(name, (), tuple(new)))
     cls = EntityCreated if before is None else EntityDeleted if after is None else EntityUpdated
     return cls(
         tenant=tenant,
         entity_id=entity["id"],
         types=tuple(entity["type"]),
-        changes=changes,
+        changes=tuple(changes),
         origin=origin,
         at=at,
         before=before,
