@@ -76,3 +76,35 @@ def test_a_removed_attribute_is_a_deletion_marker() -> None:
     assert row.number is None
     assert row.dataset == "urn:ds:1"
     assert row.instance["deletedAt"] == AT
+
+
+def test_an_instance_that_changes_its_dataset_id_is_a_new_row_and_a_deletion_marker() -> None:
+    before = entity(mode=[prop("auto", datasetId="urn:ds:1")])
+    after = entity(mode=[prop("auto", datasetId="urn:ds:2")])
+    rows = sorted(rows_for_change(before, after, AT), key=lambda r: r.dataset)
+    assert [(r.dataset, r.deleted) for r in rows] == [
+        ("urn:ds:1", micros(AT)),
+        ("urn:ds:2", None),
+    ]
+
+
+def test_of_several_instances_only_the_changed_the_new_and_the_gone_make_rows() -> None:
+    kept, changed, gone = (
+        prop(1, datasetId="urn:ds:a"),
+        prop(2, datasetId="urn:ds:b"),
+        prop(3, datasetId="urn:ds:c"),
+    )
+    before = entity(speed=[kept, changed, gone])
+    after = entity(speed=[kept, prop(20, datasetId="urn:ds:b"), prop(4, datasetId="urn:ds:d")])
+    rows = {r.dataset: r for r in rows_for_change(before, after, AT)}
+    assert sorted(rows) == ["urn:ds:b", "urn:ds:c", "urn:ds:d"]
+    assert rows["urn:ds:b"].number == 20
+    assert rows["urn:ds:c"].deleted == micros(AT)
+    assert rows["urn:ds:d"].number == 4
+
+
+def test_an_attribute_replaced_and_another_removed_in_one_change() -> None:
+    before = entity(speed=[prop(10)], mode=[prop("auto")])
+    after = entity(speed=[prop(11)])
+    rows = {(r.attr, r.deleted is not None) for r in rows_for_change(before, after, AT)}
+    assert rows == {(SPEED, False), (MODE, True)}

@@ -143,21 +143,34 @@ def rows_for_change(
     if after is None:
         return []
     created = micros(at)
+    entity_id = after["id"]
+    new_attrs = after["attrs"]
     old_attrs = before["attrs"] if before is not None else {}
     rows = []
-    for name, instances in after["attrs"].items():
-        before_instances = old_attrs.get(name, ())
-        if before_instances is instances:
-            continue  # untouched by the change (operations keep what they do not change)
-        old = {i.get("datasetId"): i for i in before_instances}
+    kept = 0  # attributes of before that after still has
+    for name, instances in new_attrs.items():
+        before_instances = old_attrs.get(name)
+        if before_instances is not None:
+            kept += 1
+            if before_instances is instances:
+                continue  # untouched by the change (operations keep what they do not change)
+            if len(before_instances) == 1 and len(instances) == 1:  # the usual attribute
+                previous, inst = before_instances[0], instances[0]
+                if previous.get("datasetId") == inst.get("datasetId"):
+                    if previous is not inst and _differs(previous, inst):
+                        rows.append(_row(entity_id, name, inst, at, created))
+                    continue
+        old = {i.get("datasetId"): i for i in before_instances or ()}
         for inst in instances:
             previous = old.pop(inst.get("datasetId"), None)
             if previous is None or (previous is not inst and _differs(previous, inst)):
-                rows.append(_row(after["id"], name, inst, at, created))
-        rows.extend(_deleted(after["id"], name, gone, at, created) for gone in old.values())
-    for name, instances in old_attrs.items():
-        if name not in after["attrs"]:
-            rows.extend(_deleted(after["id"], name, gone, at, created) for gone in instances)
+                rows.append(_row(entity_id, name, inst, at, created))
+        for gone in old.values():
+            rows.append(_deleted(entity_id, name, gone, at, created))
+    if kept < len(old_attrs):  # some attributes were deleted
+        for name, instances in old_attrs.items():
+            if name not in new_attrs:
+                rows.extend(_deleted(entity_id, name, gone, at, created) for gone in instances)
     return rows
 
 
