@@ -82,8 +82,9 @@ def change_summary(
     kind = "created" if before is None else "deleted" if after is None else "updated"
     old = before["attrs"] if before is not None else {}
     new = after["attrs"] if after is not None else {}
-    touched = tuple(n for n in dict.fromkeys([*old, *new]) if old.get(n) != new.get(n))
-    return kind, tuple(entity["type"]), touched
+    touched = [n for n, was in old.items() if (now := new.get(n)) is not was and now != was]
+    touched.extend(n for n in new if n not in old)  # before's names in order, then the new
+    return kind, tuple(entity["type"]), tuple(touched)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ from twin_server.store.base import (
 )
 from twin_server.store.checkpoint import FALLBACK_PAGES, Checkpointer
 from twin_server.store.entity_cache import EntityCache, Key, Row
-from twin_server.store.indexing import index_terms
+from twin_server.store.indexing import index_terms, same_index_terms
 from twin_server.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
 from twin_server.store.sqlite_history import SqliteHistory
 from twin_server.store.sqlite_pending import MIN_SQLITE, Pending
@@ -483,6 +483,8 @@ class SqliteStore(SqliteHistory):
             pending.create(eid, tenant, after["id"], doc)
         else:
             pending.replace(eid, tenant, after["id"], doc)
+        if before is not None and same_index_terms(before, after):
+            return eid  # the usual update: new values, the same attributes and kinds
         old_types, old_attrs = index_terms(before)
         new_types, new_attrs = index_terms(after)
         if old_types != new_types:
