@@ -78,9 +78,21 @@ class Ingest:
 
     async def commit(self, batch: list[Reading]) -> None:
         by_tenant: defaultdict[str, list[tuple[Reading, Operation]]] = defaultdict(list)
+        terms: dict[int, TermMap | TwinError] = {}  # by binding: resolved once a batch
         for reading in batch:
+            binding = reading.binding  # alive while the batch is: its id() is its own
+            found = terms.get(id(binding))
+            if found is None:
+                try:
+                    found = await self.terms(binding)
+                except TwinError as exc:
+                    found = exc
+                terms[id(binding)] = found
+            if isinstance(found, TwinError):
+                self.done(reading, found)
+                continue
             try:
-                operation = await self._operation(reading)
+                operation = self._operation(reading, found)
             except TwinError as exc:
                 self.done(reading, exc)
                 continue
@@ -93,9 +105,8 @@ class Ingest:
             for (reading, _), result in zip(items, results, strict=True):
                 self.done(reading, result)
 
-    async def _operation(self, reading: Reading) -> Operation:
+    def _operation(self, reading: Reading, terms: TermMap) -> Operation:
         binding = reading.binding
-        terms = await self.terms(binding)
         attrs = self._attrs(binding, reading.attributes, terms) if reading.attributes else {}
         types = None
         if binding.type:
