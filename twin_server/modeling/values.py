@@ -68,9 +68,7 @@ def _integer(models: ModelSet, schema: Element, value: Any, at: str, path: str) 
 
 
 def _number(models: ModelSet, schema: Element, value: Any, at: str, path: str) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return f"{value!r}{at} is not a finite number"
-    return None
+    return None if _finite(value) else f"{value!r}{at} is not a finite number"
 
 
 def _string(models: ModelSet, schema: Element, value: Any, at: str, path: str) -> str | None:
