@@ -4,7 +4,7 @@ skl2onnx converts each tree into its own ensemble and a dozen arithmetic nodes (
 for 100 trees): onnxruntime then spends ~0.9 ms on a single row and ~3.7 ms on 64, nearly
 all of it per node. Here each leaf carries its share of the forest's mean path length
 (the leaf's depth plus the expected depth of the samples left in it, divided by the number of
-trees times the expected depth at ``max_samples``), one ensemble sums the shares, and four
+trees times the expected depth at ``max_samples``), one ensemble sums the shares, and six
 nodes turn the sum into scikit-learn's ``decision_function`` (``scores``) and ``predict``
 (``label``). ``train.py`` checks the result against scikit-learn.
 """
@@ -51,13 +51,7 @@ def isolation_forest_onnx(model: IsolationForest, width: int) -> onnx.ModelProto
         n_targets=1,
         aggregate_function="SUM",
         post_transform="NONE",
-        nodes_treeids=nodes["nodes_treeids"],
-        nodes_nodeids=nodes["nodes_nodeids"],
-        nodes_featureids=nodes["nodes_featureids"],
-        nodes_values=nodes["nodes_values"],
-        nodes_modes=nodes["nodes_modes"],
-        nodes_truenodeids=nodes["nodes_truenodeids"],
-        nodes_falsenodeids=nodes["nodes_falsenodeids"],
+        **nodes,
         target_treeids=targets["target_treeids"],
         target_nodeids=targets["target_nodeids"],
         target_ids=[0] * count,
