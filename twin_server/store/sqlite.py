@@ -39,7 +39,12 @@ from twin_server.store.base import (
     ModelRecord,
     change_summary,
 )
-from twin_server.store.checkpoint import FALLBACK_PAGES, Checkpointer
+from twin_server.store.checkpoint import (
+    FALLBACK_PAGES,
+    RESTART_FRAMES,
+    Checkpointer,
+    finish,
+)
 from twin_server.store.entity_cache import EntityCache, Key, Row
 from twin_server.store.indexing import index_terms, same_index_terms
 from twin_server.store.sqlite_history import SCHEMA as HISTORY_SCHEMA
@@ -108,8 +113,18 @@ class _Job:
 
 
 class SqliteStore(SqliteHistory):
-    def __init__(self, url: str, *, synchronous: str = "FULL", cache_size: int = 20_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        synchronous: str = "FULL",
+        cache_size: int = 20_000,
+        checkpoint_every: float = 0.5,
+        restart_frames: int = RESTART_FRAMES,
+    ) -> None:
         self.url = url
+        self._checkpoint_every = checkpoint_every
+        self._restart_frames = restart_frames
         self.path = Path(url.removeprefix("sqlite:///"))
         self._synchronous = synchronous
         self._cache = EntityCache(cache_size)
@@ -154,7 +169,9 @@ class SqliteStore(SqliteHistory):
             target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True
         )
         self._writer.start()
-        self._checkpointer = Checkpointer(self._connect)
+        self._checkpointer = Checkpointer(
+            self._connect, every=self._checkpoint_every, restart_frames=self._restart_frames
+        )
         self._checkpointer.start()
 
     async def close(self) -> None:
@@ -293,6 +310,9 @@ class SqliteStore(SqliteHistory):
                 for job in jobs:
                     job.fail(StoreUnavailable("the store failed to write; see the server log"))
                 self._answer(jobs)
+            checkpointer = self._checkpointer
+            if checkpointer is not None and checkpointer.take_finish():
+                finish(conn)  # after the group is answered: its writes do not wait for it
         conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
