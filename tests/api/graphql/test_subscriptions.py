@@ -21,6 +21,7 @@ from tests.modeling.test_twins import LINK, TANK
 from tests.modeling.test_twins import pump as modeled_pump
 from twin_server.app import create_app
 from twin_server.config import Settings
+from twin_server.http_protocol import uvicorn_options
 from twin_server.modeling.files import read_sources
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +35,13 @@ async def serving(settings: Settings) -> AsyncIterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    options = {
+        **uvicorn_options(settings),
+        "host": "127.0.0.1",
+        "port": port,
+        "log_level": "warning",
+    }
+    config = uvicorn.Config(create_app(settings), **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event to await
