@@ -1,5 +1,6 @@
 """The server's HTTP protocol over a real socket: a response leaves in one write, streamed
-chunks are not held back, a closing response is sent whole, WebSocket upgrades still work."""
+chunks are not held back, a large body is not held whole, a closing response is sent whole,
+WebSocket upgrades still work."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import uvicorn
 import websockets
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from twin_server.http_protocol import JoinedWritesProtocol
+from twin_server.http_protocol import HOLD_LIMIT, JoinedWritesProtocol
 
 pytestmark = pytest.mark.anyio
 BODY = b"x" * 1024
 STREAM_PAUSE = 0.5
+CHUNK, LARGE_CHUNKS = b"y" * HOLD_LIMIT, 32
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -41,6 +43,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         for chunk in (b"first", b"second"):
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await asyncio.sleep(STREAM_PAUSE)
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if path == "/large":
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for _ in range(LARGE_CHUNKS):  # without a pause: one turn of the loop
+            await send({"type": "http.response.body", "body": CHUNK, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
         return
     if path == "/close":
@@ -142,6 +150,21 @@ async def test_a_streamed_chunk_is_not_held_back_for_the_next() -> None:
     # each chunk as it is sent (0, 1 and 2 pauses in), not with the next one or the close
     for n, at in enumerate(arrived):
         assert n * STREAM_PAUSE - 0.05 < at < (n + 0.5) * STREAM_PAUSE, arrived
+
+
+async def test_a_large_body_is_not_held_whole_in_memory() -> None:
+    writes: list[bytes] = []
+    async with serving(counting(JoinedWritesProtocol, writes)) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /large HTTP/1.1\r\nhost: t\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        chunk = b"%x\r\n" % len(CHUNK) + CHUNK + b"\r\n"
+        received = await reader.readexactly(len(chunk) * LARGE_CHUNKS + 5)
+        writer.close()
+    assert received == chunk * LARGE_CHUNKS + b"0\r\n\r\n"
+    # what passes the hold limit goes to the transport (and its flow control) at once
+    assert len(writes) >= LARGE_CHUNKS
+    assert max(len(w) for w in writes) < 2 * HOLD_LIMIT + 64
 
 
 async def test_a_closing_response_is_sent_whole_before_the_close() -> None:
