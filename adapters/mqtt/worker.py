@@ -30,6 +30,7 @@ from twin_server.adapters.convert import Rejected, attributes
 from twin_server.adapters.templates import TemplateError
 from twin_server.core.timeutil import now_iso
 
+from .buffered import BufferedClient
 from .frames import frame, read_frame
 from .mapping import ConnectionConfig, Match, Source, connection_config, decode, source_of
 
@@ -61,7 +62,7 @@ class Worker:
 
     def _client(self, config: ConnectionConfig) -> paho.Client:
         v5 = config.version == "5"
-        client = paho.Client(
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
