@@ -33,6 +33,7 @@ from twin_server.core.timeutil import now_iso
 from .buffered import BufferedClient
 from .frames import frame, read_frame
 from .mapping import ConnectionConfig, Match, Source, connection_config, decode, source_of
+from .properties import install as install_shared_properties
 
 log = logging.getLogger("twin_server.adapters.mqtt.worker")
 FLUSH = 0.002  # seconds between two batches
@@ -253,6 +254,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     out, inp = sys.stdout.buffer, sys.stdin.buffer
     sys.stdout = sys.stderr  # the frame stream is the worker's alone
+    install_shared_properties()
     first = read_frame(inp)
     if first is None or first.get("op") != "bindings" or not first.get("bindings"):
         print("the MQTT worker starts with its bindings", file=sys.stderr)
