@@ -1,15 +1,20 @@
-"""A real server process for tests that need one (uvicorn on a free port, its own data dir)."""
+"""Real servers for tests that need one: a server process (uvicorn on a free port, its own data
+dir), or an ASGI app served by uvicorn in the test's own event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 
 def free_port() -> int:
@@ -17,6 +22,20 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+@asynccontextmanager
+async def in_loop(config: uvicorn.Config) -> AsyncIterator[uvicorn.Server]:
+    """``config``'s app served by uvicorn in this event loop, from started to stopped."""
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event to await
+        await asyncio.sleep(0.01)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await task
 
 
 class ServerProcess:

@@ -5,7 +5,6 @@ WebSocket upgrades still work."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +14,7 @@ import uvicorn
 import websockets
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from tests.server import free_port, in_loop
 from twin_server.http_protocol import HOLD_LIMIT, JoinedWritesProtocol
 
 pytestmark = pytest.mark.anyio
@@ -80,19 +80,10 @@ def counting(protocol: type[HttpToolsProtocol], writes: list[bytes]) -> type[Htt
 
 @asynccontextmanager
 async def serving(protocol: type[HttpToolsProtocol]) -> AsyncIterator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http=protocol, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event to await
-        await asyncio.sleep(0.01)
-    try:
+    async with in_loop(config):
         yield port
-    finally:
-        server.should_exit = True
-        await task
 
 
 Response = tuple[bytes, dict[bytes, bytes], bytes]

@@ -4,7 +4,6 @@ loop. It records what arrives and can be told to fail or to be slow."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,6 +11,8 @@ from typing import Any
 
 import orjson
 import uvicorn
+
+from tests.server import free_port, in_loop
 
 
 @dataclass
@@ -72,9 +73,7 @@ class Receiver:
 
 @asynccontextmanager
 async def running_receiver(path: str = "/notify") -> AsyncIterator[Receiver]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     receiver = Receiver(url=f"http://127.0.0.1:{port}{path}")
     config = uvicorn.Config(
         receiver.app,
@@ -84,12 +83,5 @@ async def running_receiver(path: str = "/notify") -> AsyncIterator[Receiver]:
         lifespan="off",
         interface="asgi3",
     )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event to await
-        await asyncio.sleep(0.01)
-    try:
+    async with in_loop(config):
         yield receiver
-    finally:
-        server.should_exit = True
-        await task

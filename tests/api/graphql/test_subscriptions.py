@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ import websockets
 from tests.modeling.test_parser import ASSET, MOTOR, PUMP
 from tests.modeling.test_twins import LINK, TANK
 from tests.modeling.test_twins import pump as modeled_pump
+from tests.server import free_port, in_loop
 from twin_server.app import create_app
 from twin_server.config import Settings
 from twin_server.http_protocol import uvicorn_options
@@ -32,25 +32,15 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "dtdl"
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[str]:
     """The whole server on uvicorn, on a free local port, in this event loop."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     options = {
         **uvicorn_options(settings),
         "host": "127.0.0.1",
         "port": port,
         "log_level": "warning",
     }
-    config = uvicorn.Config(create_app(settings), **options)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event to await
-        await asyncio.sleep(0.01)
-    try:
+    async with in_loop(uvicorn.Config(create_app(settings), **options)):
         yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @asynccontextmanager
