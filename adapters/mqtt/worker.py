@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import IO, Any
 
 import paho.mqtt.client as paho
@@ -185,12 +186,11 @@ class Worker:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         while len(self.readings) >= MAX_BATCH and not self.stopping.is_set():
             time.sleep(FLUSH)  # back-pressure: the server has not taken the last batch
-        received = now_iso()
         with self.lock:
             self.messages += 1
-            self._route(message.topic, message.payload, received)
+            self._route(message.topic, message.payload, now_iso)
 
-    def _route(self, topic: str, payload: bytes, received: str) -> None:
+    def _route(self, topic: str, payload: bytes, received: Callable[[], str]) -> None:
         routed = False
         for binding, source in self.bindings:
             match = source.match(topic)

@@ -6,12 +6,11 @@ is not touched by that message."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from twin_server.adapters.bindings import AttributeMapping
-from twin_server.core.timeutil import iso_utc, parse_datetime
+from twin_server.core.timeutil import epoch_iso, parse_datetime
 
 MISSING = object()
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -52,20 +51,23 @@ def pointer(document: Any, path: str) -> Any:
 
 
 def attributes(
-    mappings: Sequence[AttributeMapping], payload: Any, received: str
+    mappings: Sequence[AttributeMapping], payload: Any, received: Callable[[], str]
 ) -> dict[str, dict[str, Any]]:
     """The NGSI-LD attributes (by mapped name) a JSON message carries. Absent values are left
-    out; a value that does not fit raises ``Rejected``; nothing mapped is ``Rejected`` too."""
+    out; a value that does not fit raises ``Rejected``; nothing mapped is ``Rejected`` too.
+    ``received`` gives the time a value without a time of its own is observed at (asked only
+    then, and once)."""
     found: dict[str, dict[str, Any]] = {}
+    now: str | None = None
     for mapping in mappings:
         raw = pointer(payload, mapping.source or "/" + mapping.name)
         if raw is MISSING:
             continue
-        observed = received
-        if mapping.observed_at is not None:
-            stamp = pointer(payload, mapping.observed_at)
-            if stamp is not MISSING:
-                observed = timestamp(stamp, mapping.name)
+        stamp = MISSING if mapping.observed_at is None else pointer(payload, mapping.observed_at)
+        if stamp is not MISSING:
+            observed = timestamp(stamp, mapping.name)
+        else:
+            observed = now = now or received()
         found[mapping.name] = attribute(mapping, raw, observed)
     if not found:
         wanted = sorted(m.source or "/" + m.name for m in mappings)
@@ -112,10 +114,9 @@ def timestamp(stamp: Any, name: str) -> str:
     """An ISO 8601 time (UTC, Z) from an ISO string or epoch seconds."""
     if isinstance(stamp, int | float) and not isinstance(stamp, bool) and math.isfinite(stamp):
         try:
-            moment = datetime.fromtimestamp(stamp, UTC)
+            return epoch_iso(stamp)
         except (OverflowError, OSError, ValueError):
             raise Rejected(f"{name}: timestamp {stamp!r} is out of range") from None
-        return iso_utc(moment)
     if isinstance(stamp, str):
         try:
             parse_datetime(stamp)

@@ -16,6 +16,12 @@ def iso_utc(moment: datetime) -> str:
     return stamped.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+def epoch_iso(seconds: float) -> str:
+    """Epoch seconds as the server writes times (raises OverflowError, OSError or ValueError
+    out of the range of dates)."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
 def parse_datetime(text: str) -> datetime:
     """Parse an ISO 8601 date-time; naive times are taken as UTC. Raises ValueError."""
     if not isinstance(text, str) or "T" not in text:
