@@ -25,6 +25,7 @@ from twin_server.core.types import VALUE_MEMBER, Entity, Instance
 from twin_server.errors import BadRequestData
 from twin_server.inference.predictions import is_prediction
 from twin_server.modeling.graph import all_contents, ancestors, top_level
+from twin_server.modeling.memo import PerModelSet
 from twin_server.modeling.model import Element, ModelSet
 from twin_server.modeling.repository import ModelRepository
 from twin_server.modeling.values import problem, schema_name
@@ -44,7 +45,7 @@ class TwinValidator:
     def __init__(self, repository: ModelRepository, *, types_of: TypesOf | None = None) -> None:
         self.repository = repository
         self.types_of = types_of
-        self._cache: dict[tuple[int, tuple[str, ...]], dict[str, Element]] = {}
+        self._contents_of: PerModelSet[dict[str, Element]] = PerModelSet()
 
     def __call__(
         self, tenant: str, before: Entity | None, after: Entity, changed: Sequence[str]
@@ -107,17 +108,14 @@ class TwinValidator:
         return None
 
     def _contents(self, models: ModelSet, interfaces: tuple[str, ...]) -> dict[str, Element]:
-        key = (id(models), interfaces)
-        found = self._cache.get(key)
+        found = self._contents_of.find(models, interfaces)
         if found is None:
             found = {}
             for interface in interfaces:
                 for content in all_contents(models, interface).values():
                     for attribute in attribute_names(content):
                         found.setdefault(attribute, content)
-            if len(self._cache) > 1024:
-                self._cache.clear()
-            self._cache[key] = found
+            self._contents_of.keep(models, interfaces, found)
         return found
 
 
@@ -175,20 +173,17 @@ def _instance_problem(
     return problem(models, schema_id, value)
 
 
-_COMPONENTS: dict[tuple[int, str], tuple[ModelSet, dict[str, Element]]] = {}
+_COMPONENTS: PerModelSet[dict[str, Element]] = PerModelSet()
 
 
 def _component_contents(models: ModelSet, interface: str) -> dict[str, Element]:
-    """A component schema's contents by name, worked out once per model set (which is
-    replaced, not changed, when models change)."""
-    cached = _COMPONENTS.get((id(models), interface))
-    if cached is not None and cached[0] is models:
-        return cached[1]
-    inner = all_contents(models, interface) if interface in models.elements else {}
-    if len(_COMPONENTS) > 1024:
-        _COMPONENTS.clear()
-    _COMPONENTS[(id(models), interface)] = (models, inner)
-    return inner
+    """A component schema's contents by name, worked out once per model set."""
+
+    found = _COMPONENTS.find(models, interface)
+    if found is None:
+        inner = all_contents(models, interface) if interface in models.elements else {}
+        found = _COMPONENTS.keep(models, interface, inner)
+    return found
 
 
 def _component_problem(models: ModelSet, content: Element, value: Any) -> str | None:
