@@ -27,6 +27,7 @@ import numpy as np
 
 from twin_server.bus.base import EventBus, concerning, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
+from twin_server.bus.watched import ByTypes
 from twin_server.core import operations
 from twin_server.core.events import ChangeEvent
 from twin_server.core.qlang import Query, parse_q
@@ -115,7 +116,7 @@ class InferenceRuntime:
         self.batch = batch
         self.pending_limit = pending_limit
         self.hooks: dict[str, Hook] = {}
-        self.compiled: dict[str, Compiled] = {}
+        self.compiled: ByTypes[Compiled] = ByTypes()
         self.stats: defaultdict[str, HookStats] = defaultdict(HookStats)
         self.dropped: Counter[str] = Counter()
         self.pending: OrderedDict[Key, tuple[Mapping[str, Any], float]] = OrderedDict()
@@ -142,7 +143,7 @@ class InferenceRuntime:
         # the events no hook could concern are not queued for the runtime at all
         self._bus = self.bus.subscribe(
             max_pending=100_000,
-            accept=concerning(lambda: (c.types for c in self.compiled.values()), own="inference"),
+            accept=concerning(self.compiled.types, own="inference"),
         )
         self._tasks = [
             asyncio.create_task(hand_each(self._bus, self.offer), name="inference-listen"),

@@ -21,6 +21,7 @@ from typing import Any
 from twin_server.alerts import raise_alert
 from twin_server.bus.base import EventBus, concerning, hand_each
 from twin_server.bus.base import Subscription as BusSubscription
+from twin_server.bus.watched import ByTypes
 from twin_server.commands import model as m
 from twin_server.commands.service import CommandService
 from twin_server.core.events import ChangeEvent
@@ -82,7 +83,7 @@ class RuleEngine:
         self.terms = terms
         self.subtypes = subtypes
         self.rules: dict[str, Rule] = {}
-        self.compiled: dict[str, Compiled] = {}
+        self.compiled: ByTypes[Compiled] = ByTypes()
         self.states: dict[tuple[str, str, str], TwinState] = {}
         self.stats: dict[str, RuleStats] = {}
         self.unhealthy: dict[tuple[str, str], dict[str, str]] = {}
@@ -101,7 +102,7 @@ class RuleEngine:
                 log.error("stored rule %s is no longer valid, left out: %s", rule_id, exc)
         self._bus = self.bus.subscribe(
             max_pending=100_000,  # the events no rule could concern are not queued at all
-            accept=concerning(lambda: (c.types for c in self.compiled.values()), own="rule"),
+            accept=concerning(self.compiled.types, own="rule"),
         )
         self._listener = asyncio.create_task(hand_each(self._bus, self.offer), name="rules")
 
