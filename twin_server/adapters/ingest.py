@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,25 +50,48 @@ class Ingest:
         self.terms = terms
         self.done = done
         self.batch = batch
-        self.queue: asyncio.Queue[Reading] = asyncio.Queue(limit)
+        self.limit = limit
+        self._waiting: deque[Reading] = deque()
+        self._wake: asyncio.Future[None] | None = None  # the taker's, while nothing waits
         self.dropped = 0
         self.commits = 0
         self._types: dict[str, tuple[TermMap, list[str]]] = {}  # a type, expanded by those terms
         self._names: dict[str, tuple[TermMap, dict[str, str]]] = {}  # per binding
 
+    @property
+    def waiting(self) -> int:
+        """Readings queued and not yet taken into a batch."""
+        return len(self._waiting)
+
     def put(self, reading: Reading) -> bool:
-        try:
-            self.queue.put_nowait(reading)
-        except asyncio.QueueFull:
+        waiting = self._waiting
+        if len(waiting) >= self.limit:
             self.dropped += 1
             return False
+        waiting.append(reading)
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
         return True
+
+    async def _take(self) -> list[Reading]:
+        """The readings waiting, up to a batch; waits for one when none is."""
+        waiting = self._waiting
+        while not waiting:
+            self._wake = asyncio.get_running_loop().create_future()
+            try:
+                await self._wake
+            finally:
+                self._wake = None
+        if len(waiting) <= self.batch:
+            batch = list(waiting)
+            waiting.clear()
+            return batch
+        return [waiting.popleft() for _ in range(self.batch)]
 
     async def run(self) -> None:
         while True:
-            batch = [await self.queue.get()]
-            while len(batch) < self.batch and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+            batch = await self._take()
             try:
                 await self.commit(batch)
             except Exception:  # never let ingestion die: log, count, go on

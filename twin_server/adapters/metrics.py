@@ -43,7 +43,7 @@ class AdapterCollector(Collector):
         yield GaugeMetricFamily(
             "twin_adapter_queue",
             "Readings waiting to be committed",
-            value=runtime.ingest.queue.qsize(),
+            value=runtime.ingest.waiting,
         )
         yield CounterMetricFamily(
             "twin_adapter_readings_dropped",

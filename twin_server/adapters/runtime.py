@@ -189,7 +189,7 @@ class AdapterRuntime:
         self._soon(self.router.result(execution_id, status, response))
 
     def pressure(self) -> bool:
-        return self.ingest.queue.qsize() > self.ingest.batch * PRESSURE_BATCHES
+        return self.ingest.waiting > self.ingest.batch * PRESSURE_BATCHES
 
     def dispatch(self, tenant: str, execution: Entity) -> None:
         """A new command execution (the command service's dispatcher): route and deliver it."""
