@@ -40,6 +40,8 @@ _MEMBER_KIND = {member: kind for kind, member in VALUE_MEMBER.items() if kind !=
 _BAD_NAME = re.compile(r"[\s<>\"'=;()\[\]{}\\^`|]")
 _SCOPE = re.compile(r"^/[^\s/#+]+(/[^\s/#+]+)*$")
 _SPACE = re.compile(r"\s")  # what str.isspace calls whitespace, every code point checked
+_NOT_META = frozenset({"type", *SYSTEM_MEMBERS, "instanceId"})  # an instance's members skipped
+_VALUE_MEMBERS = frozenset(VALUE_MEMBER.values())
 _LANG_TAG = re.compile(r"^(@none|[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)$")
 _INSTANCE_MEMBERS = frozenset(
     {
@@ -172,16 +174,24 @@ def instance(
         if value is None:
             raise BadRequestData(f"attribute {name!r} is null; NGSI-LD has no null values")
         return {"type": PROPERTY, "value": value}
-    if geojson.is_geometry_type(value.get("type")) and "coordinates" in value:
-        value = {"type": GEO_PROPERTY, "value": value}  # concise GeoProperty
-    kind = _kind_of(name, value)
+    declared = value.get("type")
+    if declared is not None and not isinstance(declared, str):
+        raise BadRequestData(
+            f"attribute {name!r} has type {declared!r}, which is not an NGSI-LD attribute type"
+        )
+    if declared in VALUE_MEMBER:
+        kind = declared  # the usual case: a normalized attribute says what it is
+    else:
+        if geojson.is_geometry_type(declared) and "coordinates" in value:
+            value = {"type": GEO_PROPERTY, "value": value}  # concise GeoProperty
+        kind = _kind_of(name, value)
     inst: Instance = {"type": kind}
     member = VALUE_MEMBER[kind]
     if member not in value:
         raise BadRequestData(f"{kind} {name!r} has no {member!r} member")
     inst[member] = _parse_value(name, kind, value[member], terms)
     for key, item in value.items():
-        if key in ("type", member) or key in SYSTEM_MEMBERS or key == "instanceId":
+        if key == member or key in _NOT_META:
             continue
         if key in _INSTANCE_MEMBERS:
             _meta(name, kind, key, item, inst, terms)
@@ -199,6 +209,10 @@ def instance(
 
 def _kind_of(name: str, value: dict[str, Any]) -> str:
     declared = value.get("type")
+    if declared is not None and not isinstance(declared, str):
+        raise BadRequestData(
+            f"attribute {name!r} has type {declared!r}, which is not an NGSI-LD attribute type"
+        )
     if declared in VALUE_MEMBER:
         return str(declared)
     if declared is not None:  # (a bare geometry with coordinates was made a GeoProperty)
@@ -280,7 +294,7 @@ def _object_list(name: str, value: Any) -> list[str]:
 
 
 def _meta(name: str, kind: str, key: str, item: Any, inst: Instance, terms: TermMap) -> None:
-    if key in VALUE_MEMBER.values() or key in ("previousValue", "previousObject"):
+    if key in _VALUE_MEMBERS or key in ("previousValue", "previousObject"):
         raise BadRequestData(f"{kind} {name!r} cannot have a {key!r} member")
     if key == "observedAt":
         try:

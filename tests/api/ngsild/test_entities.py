@@ -61,6 +61,18 @@ async def test_retrieve_unknown_entity_returns_404_resource_not_found(
         ({"id": "not a uri", "type": "Pump"}, "not a URI"),
         ({"id": "urn:x:1"}, "no type"),
         ({"id": "urn:x:1", "type": "Pump", "a": {"type": "Colour", "value": 1}}, "Colour"),
+        (  # a type that is no string (once a 500: it was looked up in a dict)
+            {"id": "urn:x:1", "type": "Pump", "a": {"type": ["Property"], "value": 1}},
+            "not an NGSI-LD attribute type",
+        ),
+        (
+            {"id": "urn:x:1", "type": "Pump", "a": {"type": {"x": 1}, "value": 1}},
+            "not an NGSI-LD attribute type",
+        ),
+        (
+            {"id": "urn:x:1", "type": "Pump", "a": {"value": 1, "b": {"type": [1], "value": 2}}},
+            "not an NGSI-LD attribute type",
+        ),
         ({"id": "urn:x:1", "type": "Pump", "a": {"type": "Property"}}, "no 'value'"),
         (
             {"id": "urn:x:1", "type": "Pump", "a": {"type": "Relationship", "object": "x y"}},
