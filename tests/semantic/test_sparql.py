@@ -173,6 +173,11 @@ async def test_the_whole_graph_exports_as_turtle_and_json_ld(twins: httpx.AsyncC
     assert any(n.get("@id") == "dtmi:com:example:Pump;1" for n in nodes)
 
 
+# The interruption that stops the query may land in a gc callback (hypothesis installs one for
+# the whole test run), where Python swallows it and prints it as ignored; the server sends
+# another (tests/semantic/test_timeout.py), and this test still checks that the query stopped
+# and the next one runs. The printed "ignored" is not a failure of the server.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_a_query_running_past_the_timeout_is_stopped(tmp_path: Path) -> None:
     app = create_app(Settings(data_dir=tmp_path, sparql_timeout=0.3))
     async with app.router.lifespan_context(app):

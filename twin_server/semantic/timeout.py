@@ -2,6 +2,9 @@
 
 rdflib evaluates queries in Python, so the worker thread running one can be stopped by raising
 an exception in it (``PyThreadState_SetAsyncExc``); the exception lands at the next bytecode.
+Where that bytecode is a garbage collector callback, a ``__del__`` or a weakref callback, Python
+prints the exception as ignored and the query goes on (seen in CI, in a test library's gc
+callback): so the interruption is repeated until the worker has stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class Timeout(Exception):
 
 
 STOP_GRACE = 5.0  # seconds a stopped query may take to let go
+STOP_EVERY = 0.05  # seconds between two interruptions of a worker that goes on
 
 
 async def run_with_timeout(work: Callable[[], T], seconds: float) -> T:
@@ -34,13 +38,20 @@ async def run_with_timeout(work: Callable[[], T], seconds: float) -> T:
         else:
             done.set_result(result)  # type: ignore[arg-type]
 
+    finished = threading.Event()
+
     def target() -> None:
         try:
-            result = work()
+            outcome: tuple[T | None, BaseException | None] = (work(), None)
         except BaseException as exc:
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, result, None)
+            outcome = (None, exc)
+        while True:
+            try:
+                finished.set()
+                loop.call_soon_threadsafe(settle, *outcome)
+                return
+            except Timeout:  # an interruption sent as the work ended: it is over already
+                continue
 
     worker = threading.Thread(target=target, name="sparql-query", daemon=True)
     worker.start()
@@ -50,10 +61,12 @@ async def run_with_timeout(work: Callable[[], T], seconds: float) -> T:
         # nobody waits for the outcome any more: settling it later would leave an exception
         # nobody retrieves, which asyncio reports as an error of the loop
         done.cancel()
-        _interrupt(worker)
         # answer once it has stopped (and let go of the graph), so the next query does not
-        # wait for it; a worker deaf to the interruption is left after a few seconds
-        await asyncio.to_thread(worker.join, STOP_GRACE)
+        # wait for it; a worker deaf to the interruptions is left after a few seconds
+        give_up = loop.time() + STOP_GRACE
+        while worker.is_alive() and not finished.is_set() and loop.time() < give_up:
+            _interrupt(worker)
+            await asyncio.to_thread(worker.join, STOP_EVERY)
         raise Timeout(f"stopped after {seconds:g} s") from None
 
 
