@@ -8,8 +8,8 @@ TCP segments (strace: 2.0 writes per GET, 1.0 per bodiless 204), and every write
 the client while the server still had requests of the same turn to answer. Here what a
 connection writes is held and joined, and the connections' writes go out together when the
 turn ends (a callback the turn schedules): one write per connection per turn. Measured with
-wrk, 50 connections, GET of a cached entity, six interleaved rounds: 41% of the no-op's rate
-with uvicorn's protocol, 57% with this one (86 → 65 µs of server CPU per request).
+wrk, 50 connections, GET of a cached entity, six interleaved rounds: 50.9% of the no-op's rate
+with uvicorn's protocol, 66.7% with this one (92 → 68 µs of server CPU per request).
 
 Held writes past ``HOLD_LIMIT`` go at once, so a large or streamed body still meets the
 transport's flow control. A close sends what is held first. A WebSocket upgrade hands the

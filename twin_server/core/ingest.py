@@ -208,11 +208,7 @@ def instance(
 
 
 def _kind_of(name: str, value: dict[str, Any]) -> str:
-    declared = value.get("type")
-    if declared is not None and not isinstance(declared, str):
-        raise BadRequestData(
-            f"attribute {name!r} has type {declared!r}, which is not an NGSI-LD attribute type"
-        )
+    declared = value.get("type")  # None or a string: ``instance`` refused any other type
     if declared in VALUE_MEMBER:
         return str(declared)
     if declared is not None:  # (a bare geometry with coordinates was made a GeoProperty)

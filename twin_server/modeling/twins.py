@@ -178,7 +178,6 @@ _COMPONENTS: PerModelSet[dict[str, Element]] = PerModelSet()
 
 def _component_contents(models: ModelSet, interface: str) -> dict[str, Element]:
     """A component schema's contents by name, worked out once per model set."""
-
     found = _COMPONENTS.find(models, interface)
     if found is None:
         inner = all_contents(models, interface) if interface in models.elements else {}
