@@ -66,13 +66,13 @@ def _client(on_message: Any) -> BufferedClient:
 def test_a_burst_arrives_whole_in_order_and_the_last_message_does_not_wait() -> None:
     topic = f"test/buffered/{uuid.uuid4().hex}"
     received: list[bytes] = []
-    done = threading.Event()
-    count = 3000
+    arrived = threading.Condition()
+    count, burst = 3000, 500
 
     def on_message(client: Any, userdata: Any, message: Any) -> None:
-        received.append(message.payload)
-        if len(received) == count:
-            done.set()
+        with arrived:
+            received.append(message.payload)
+            arrived.notify_all()
 
     subscriber = _client(on_message)
     subscriber.connect(*BROKER)
@@ -82,16 +82,26 @@ def test_a_burst_arrives_whole_in_order_and_the_last_message_does_not_wait() -> 
     publisher.max_inflight_messages_set(0)
     publisher.connect(*BROKER)
     publisher.loop_start()
+    slowest = 0.0
     try:
         time.sleep(0.3)  # subscribed
         assert isinstance(subscriber.socket(), BufferedSocket)
-        sent = time.monotonic()
-        infos = [publisher.publish(topic, f"m{n}".encode(), qos=n % 2) for n in range(count)]
-        for info in infos:
-            info.wait_for_publish(5)
-        # then silence: a message left in the buffer would wait for the keepalive (60 s)
-        assert done.wait(5), f"{len(received)} of {count} messages arrived"
-        took = time.monotonic() - sent
+        # Bursts of 500: Mosquitto drops QoS 0 messages for a subscriber once 1,000 packets
+        # wait for its socket (max_queued_messages), which a loaded machine reaches with one
+        # burst of 3,000; that would be the broker's policy, not a loss in our reads.
+        for start in range(0, count, burst):
+            sent = time.monotonic()
+            infos = [
+                publisher.publish(topic, f"m{n}".encode(), qos=n % 2)
+                for n in range(start, start + burst)
+            ]
+            for info in infos:
+                info.wait_for_publish(5)
+            # then silence: a message left in the buffer would wait for the keepalive (60 s)
+            with arrived:
+                whole = arrived.wait_for(lambda end=start + burst: len(received) >= end, 5)
+            assert whole, f"{len(received)} of {start + burst} messages arrived"
+            slowest = max(slowest, time.monotonic() - sent)
     finally:
         publisher.loop_stop()
         publisher.disconnect()
@@ -102,4 +112,4 @@ def test_a_burst_arrives_whole_in_order_and_the_last_message_does_not_wait() -> 
         mine = [m for m in received if int(m[1:]) % 2 == qos]
         assert mine == [f"m{n}".encode() for n in range(qos, count, 2)]
     assert len(received) == count
-    assert took < 5
+    assert slowest < 5
