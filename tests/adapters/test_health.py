@@ -15,9 +15,14 @@ import pytest
 
 from tests.adapters.test_mqtt_ingest import binding, entity, live, until
 from tests.mqtt_listener import publisher
+from twin_server.adapters import health
+from twin_server.adapters.bindings import parse_binding
 from twin_server.app import create_app
+from twin_server.bus.memory import MemoryBus
 from twin_server.config import Settings
+from twin_server.core.service import TwinGraph
 from twin_server.errors import BadRequestData
+from twin_server.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio
 NS = "https://twinserver.dev/ns/"
@@ -108,3 +113,32 @@ async def test_a_bad_binding_file_stops_the_start_and_names_the_file(tmp_path: P
     with pytest.raises(BadRequestData, match=r"bad\.yaml: invalid binding"):
         async with serving(settings):
             pass
+
+
+async def test_a_health_round_commits_its_device_twins_a_chunk_at_a_time(tmp_path: Path) -> None:
+    """Readings committed during a round wait for one chunk of device twins, not for all."""
+    store = SqliteStore(f"sqlite:///{tmp_path}/t.db")
+    await store.open()
+    try:
+        rounds = health.Health(TwinGraph(store, MemoryBus()), interval=60)
+        pumps = parse_binding(
+            {
+                "id": "pumps",
+                "adapter": "mqtt",
+                "source": {"topic": "plant/{deviceId}/state"},
+                "twin": "urn:ngsi-ld:Pump:{deviceId}",
+                "attributes": [{"name": "speed", "source": "/rpm"}],
+            }
+        )
+        devices = 2 * health.CHUNK + 50
+        for n in range(devices):
+            rounds.reported(pumps, f"urn:ngsi-ld:Pump:p{n}")
+        before = store.commits
+        await rounds.write()
+        assert store.commits - before == 3
+        for n in range(devices):
+            twin = await store.get("", f"urn:ngsi-ld:Device:Pump:p{n}")
+            assert twin is not None
+            assert twin["attrs"][NS + "messages"][0]["value"] == 1
+    finally:
+        await store.close()
