@@ -130,7 +130,7 @@ async def test_a_health_round_commits_its_device_twins_a_chunk_at_a_time(tmp_pat
                 "attributes": [{"name": "speed", "source": "/rpm"}],
             }
         )
-        devices = 2 * health.CHUNK + 50
+        devices = 2 * health.CHUNK + health.CHUNK // 2
         for n in range(devices):
             rounds.reported(pumps, f"urn:ngsi-ld:Pump:p{n}")
         before = store.commits
