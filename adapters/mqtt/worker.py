@@ -83,6 +83,7 @@ class Worker:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_qos0 = self._arrived
         client.on_connect_fail = self._on_connect_fail
         return client
 
@@ -184,11 +185,21 @@ class Worker:
         self.send({"k": "lost", "error": error})
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        self._arrived(message._topic, message.payload)  # the topic as sent: decoded below
+
+    def _arrived(self, topic: bytes, payload: bytes) -> None:
+        """A message, from paho or from the client's own QoS 0 path."""
         while len(self.readings) >= MAX_BATCH and not self.stopping.is_set():
             time.sleep(FLUSH)  # back-pressure: the server has not taken the last batch
         with self.lock:
             self.messages += 1
-            self._route(message.topic, message.payload, now_iso)
+            try:
+                name = topic.decode()
+            except UnicodeDecodeError:
+                self.unrouted += 1
+                self.rejected.append((None, repr(topic), "the topic is not UTF-8"))
+                return
+            self._route(name, payload, now_iso)
 
     def _route(self, topic: str, payload: bytes, received: Callable[[], str]) -> None:
         routed = False
