@@ -98,3 +98,46 @@ async def test_a_full_queue_refuses_readings_and_writes_nothing_for_them() -> No
     finally:
         task.cancel()
         await rig.store.close()
+
+
+class HeldStore(MemoryStore):
+    """The real in-memory store, committing in call order (as every store does), whose answer
+    to the first commit waits until it is let go."""
+
+    def __init__(self) -> None:
+        super().__init__("memory://")
+        self.release = asyncio.Event()
+        self.committed: list[list[str]] = []
+
+    async def apply(self, tenant: str, operations: Any) -> list[Applied | Exception]:
+        results = await super().apply(tenant, operations)
+        self.committed.append([entity_id for entity_id, _ in operations])
+        if len(self.committed) == 1:
+            await self.release.wait()
+        return results
+
+
+async def test_the_next_batch_commits_while_one_is_committing() -> None:
+    rig = Rig(limit=100, batch=2)
+    store = rig.store = HeldStore()
+    rig.graph = TwinGraph(store, MemoryBus())
+    rig.ingest = Ingest(rig.graph, rig.terms, rig.done, limit=100, batch=2)
+    await store.open()
+    for n in range(6):
+        assert rig.ingest.put(rig.reading(n, n))
+    task = asyncio.create_task(rig.ingest.run())
+    try:
+        for _ in range(100):  # the next batches are committed while the first is unanswered
+            if len(store.committed) == 3:
+                break
+            await asyncio.sleep(0.01)
+        pumps = [f"urn:ngsi-ld:Pump:{n}" for n in range(6)]
+        assert [twin for twin, _ in rig.results] == pumps[2:]
+        assert rig.ingest.waiting == 0
+        store.release.set()
+        await asyncio.wait_for(rig.settle(6), 5)
+        assert store.committed == [pumps[0:2], pumps[2:4], pumps[4:6]]
+        assert sorted(twin for twin, _ in rig.results) == pumps
+    finally:
+        task.cancel()
+        await store.close()

@@ -2,7 +2,8 @@
 
 Adapters queue readings (never waiting); one task takes whatever has queued, up to a batch,
 and commits it with one ``write_many`` per tenant, so a stream of messages costs one
-transaction per batch rather than one per message. While a batch commits, the next fills.
+transaction per batch rather than one per message. Two batches commit at once
+(``IN_FLIGHT``); while both do, the next fills.
 A full queue refuses readings (counted as dropped, the device's flood never slows the server).
 """
 
@@ -27,6 +28,10 @@ from twin_server.jsonld.termmap import TermMap
 from twin_server.store.base import Applied
 
 log = logging.getLogger(__name__)
+IN_FLIGHT = 2
+"""Batches committing at once. With one, the event loop had nothing to do while a commit ran
+its SQLite statements and its fsync, which hold no GIL; with two, one batch is prepared, or
+its results handed out, while the other commits. The writer still commits them in order."""
 CONVERTED = frozenset({"type", "value", "observedAt", "unitCode"})  # what convert.attribute makes
 
 
@@ -90,14 +95,28 @@ class Ingest:
         return [waiting.popleft() for _ in range(self.batch)]
 
     async def run(self) -> None:
-        while True:
-            batch = await self._take()
-            try:
-                await self.commit(batch)
-            except Exception:  # never let ingestion die: log, count, go on
-                log.exception("committing %d device readings failed", len(batch))
-                for reading in batch:
-                    self.done(reading, RuntimeError("the readings could not be committed"))
+        slots = asyncio.Semaphore(IN_FLIGHT)
+        committing: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await slots.acquire()  # then take: readings fill the batch while none is free
+                batch = await self._take()
+                task = asyncio.create_task(self._commit_in(slots, batch))
+                committing.add(task)
+                task.add_done_callback(committing.discard)
+        finally:
+            for task in committing:
+                task.cancel()
+
+    async def _commit_in(self, slots: asyncio.Semaphore, batch: list[Reading]) -> None:
+        try:
+            await self.commit(batch)
+        except Exception:  # never let ingestion die: log, count, go on
+            log.exception("committing %d device readings failed", len(batch))
+            for reading in batch:
+                self.done(reading, RuntimeError("the readings could not be committed"))
+        finally:
+            slots.release()
 
     async def commit(self, batch: list[Reading]) -> None:
         by_tenant: defaultdict[str, list[tuple[Reading, Operation]]] = defaultdict(list)

@@ -108,7 +108,10 @@ class Store(Protocol):
 
     async def apply(
         self, tenant: str, operations: Sequence[tuple[str, Operation]]
-    ) -> list[Applied | Exception]: ...
+    ) -> list[Applied | Exception]:
+        """Run the operations in one commit. Calls are committed in the order they are made,
+        also while earlier ones are still unanswered (device ingestion keeps two in flight)."""
+        ...
 
     def scan(self, tenant: str, candidates: Candidates) -> AsyncIterator[list[Entity]]:
         """Candidate entities in a stable order (creation order), in chunks."""
