@@ -15,8 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from adapters.mqtt.buffered import READ_SIZE, BufferedClient, BufferedSocket
-
-BROKER = ("127.0.0.1", 1883)
+from tests.adapters.mqtt_pair import pair, send_bursts
 
 
 def test_small_reads_are_served_from_one_read_of_the_kernel() -> None:
@@ -67,7 +66,7 @@ def test_a_burst_arrives_whole_in_order_and_the_last_message_does_not_wait() -> 
     topic = f"test/buffered/{uuid.uuid4().hex}"
     received: list[bytes] = []
     arrived = threading.Condition()
-    count, burst = 3000, 500
+    count = 3000
 
     def on_message(client: Any, userdata: Any, message: Any) -> None:
         with arrived:
@@ -75,38 +74,9 @@ def test_a_burst_arrives_whole_in_order_and_the_last_message_does_not_wait() -> 
             arrived.notify_all()
 
     subscriber = _client(on_message)
-    subscriber.connect(*BROKER)
-    subscriber.subscribe(topic, qos=1)
-    subscriber.loop_start()
-    publisher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    publisher.max_inflight_messages_set(0)
-    publisher.connect(*BROKER)
-    publisher.loop_start()
-    slowest = 0.0
-    try:
-        time.sleep(0.3)  # subscribed
+    with pair(subscriber, topic, 1, unlimited=True) as publisher:
         assert isinstance(subscriber.socket(), BufferedSocket)
-        # Bursts of 500: Mosquitto drops QoS 0 messages for a subscriber once 1,000 packets
-        # wait for its socket (max_queued_messages), which a loaded machine reaches with one
-        # burst of 3,000; that would be the broker's policy, not a loss in our reads.
-        for start in range(0, count, burst):
-            sent = time.monotonic()
-            infos = [
-                publisher.publish(topic, f"m{n}".encode(), qos=n % 2)
-                for n in range(start, start + burst)
-            ]
-            for info in infos:
-                info.wait_for_publish(5)
-            # then silence: a message left in the buffer would wait for the keepalive (60 s)
-            with arrived:
-                whole = arrived.wait_for(lambda end=start + burst: len(received) >= end, 5)
-            assert whole, f"{len(received)} of {start + burst} messages arrived"
-            slowest = max(slowest, time.monotonic() - sent)
-    finally:
-        publisher.loop_stop()
-        publisher.disconnect()
-        subscriber.loop_stop()
-        subscriber.disconnect()
+        slowest = send_bursts(publisher, topic, received, arrived, count=count)
     # MQTT keeps the order of one publisher's messages of one QoS (QoS 1 ones may pass QoS 0)
     for qos in (0, 1):
         mine = [m for m in received if int(m[1:]) % 2 == qos]

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import uuid
 from typing import Any
 
 import paho.mqtt._packet as packet
-import paho.mqtt.client as paho
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -22,8 +20,7 @@ from adapters.mqtt.buffered import BufferedClient
 from adapters.mqtt.fastpath import take
 from adapters.mqtt.frames import read_frame
 from adapters.mqtt.worker import Worker
-
-BROKER = ("127.0.0.1", 1883)
+from tests.adapters.mqtt_pair import pair, send_bursts
 
 
 def _length(size: int) -> bytes:
@@ -139,7 +136,7 @@ def test_through_mosquitto_both_paths_deliver_every_message_in_order() -> None:
     topic = f"test/fastpath/{uuid.uuid4().hex}"
     arrivals: list[tuple[str, bytes]] = []
     arrived = threading.Condition()
-    count, burst = 3000, 500
+    count = 3000
 
     def record(path: str, payload: bytes) -> None:
         with arrived:
@@ -149,30 +146,8 @@ def test_through_mosquitto_both_paths_deliver_every_message_in_order() -> None:
     subscriber = _subscriber(
         lambda c, u, m: record("paho", m.payload), lambda t, p: record("ours", p)
     )
-    subscriber.connect(*BROKER)
-    subscriber.subscribe(topic, qos=1)
-    subscriber.loop_start()
-    publisher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    publisher.max_inflight_messages_set(0)
-    publisher.connect(*BROKER)
-    publisher.loop_start()
-    try:
-        time.sleep(0.3)  # subscribed
-        for start in range(0, count, burst):
-            infos = [
-                publisher.publish(topic, f"m{n}".encode(), qos=n % 2)
-                for n in range(start, start + burst)
-            ]
-            for info in infos:
-                info.wait_for_publish(5)
-            with arrived:  # then silence: nothing may wait in the buffer
-                whole = arrived.wait_for(lambda end=start + burst: len(arrivals) >= end, 5)
-            assert whole, f"{len(arrivals)} of {start + burst} messages arrived"
-    finally:
-        publisher.loop_stop()
-        publisher.disconnect()
-        subscriber.loop_stop()
-        subscriber.disconnect()
+    with pair(subscriber, topic, 1, unlimited=True) as publisher:
+        send_bursts(publisher, topic, arrivals, arrived, count=count)
     for qos in (0, 1):  # each QoS in the order sent, once each, whichever path it took
         mine = [m for _, m in arrivals if int(m[1:]) % 2 == qos]
         assert mine == [f"m{n}".encode() for n in range(qos, count, 2)]
@@ -195,24 +170,11 @@ def test_a_message_with_properties_goes_to_paho_and_arrives() -> None:
         got.append(("ours", payload, None))
         done.set()
 
-    subscriber = _subscriber(on_message, on_qos0)
-    subscriber.connect(*BROKER)
-    subscriber.subscribe(topic, qos=0)
-    subscriber.loop_start()
-    publisher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    publisher.connect(*BROKER)
-    publisher.loop_start()
-    try:
-        time.sleep(0.3)
+    with pair(_subscriber(on_message, on_qos0), topic, 0) as publisher:
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         props.UserProperty = ("site", "north")
         publisher.publish(topic, b"with", qos=0, properties=props).wait_for_publish(5)
         assert done.wait(5)
-    finally:
-        publisher.loop_stop()
-        publisher.disconnect()
-        subscriber.loop_stop()
-        subscriber.disconnect()
     assert got == [("paho", b"with", [("site", "north")])]
 
 
@@ -226,23 +188,11 @@ def test_mqtt_3_1_1_messages_take_our_path() -> None:
         if len(got) == 50:
             done.set()
 
-    subscriber = _subscriber(None, on_qos0, MQTTProtocolVersion.MQTTv311)
-    subscriber.connect(*BROKER)
-    subscriber.subscribe(topic, qos=0)
-    subscriber.loop_start()
-    publisher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    publisher.connect(*BROKER)
-    publisher.loop_start()
-    try:
-        time.sleep(0.3)
+    v3 = MQTTProtocolVersion.MQTTv311
+    with pair(_subscriber(None, on_qos0, v3), topic, 0, protocol=v3) as publisher:
         for n in range(50):
             publisher.publish(topic, f"m{n}".encode(), qos=0)
         assert done.wait(5), f"{len(got)} of 50 arrived"
-    finally:
-        publisher.loop_stop()
-        publisher.disconnect()
-        subscriber.loop_stop()
-        subscriber.disconnect()
     assert got == [(topic.encode(), f"m{n}".encode()) for n in range(50)]
 
 

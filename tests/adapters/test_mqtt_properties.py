@@ -15,8 +15,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import MQTTException, Properties
 
 from adapters.mqtt.properties import SharedTables, install
-
-BROKER = ("127.0.0.1", 1883)
+from tests.adapters.mqtt_pair import pair
 
 
 def publish_properties() -> Properties:
@@ -82,23 +81,11 @@ def test_once_installed_a_message_through_the_broker_carries_them() -> None:
         assert packet.Properties is SharedTables
         receiver = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
         receiver.on_message = on_message
-        receiver.connect(*BROKER)
-        receiver.subscribe(topic, qos=1)
-        receiver.loop_start()
-        sender = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-        sender.connect(*BROKER)
-        sender.loop_start()
-        try:
-            threading.Event().wait(0.3)  # subscribed
+        with pair(receiver, topic, 1) as sender:
             props = publish_properties()
             del props.TopicAlias  # the broker's business, not the receiver's
             sender.publish(topic, b"{}", qos=1, properties=props).wait_for_publish(5)
             assert arrived.wait(5)
-        finally:
-            sender.loop_stop()
-            sender.disconnect()
-            receiver.loop_stop()
-            receiver.disconnect()
     finally:
         packet.Properties = original
     (message,) = got
