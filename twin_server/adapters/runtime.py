@@ -44,7 +44,7 @@ class AdapterRuntime:
         folder: Path,
         binding_files: Path | None = None,
         queue_limit: int = 100_000,
-        batch: int = 1000,
+        batch: int = 4000,
         health_interval: float = 10.0,
     ) -> None:
         self.graph = graph
