@@ -247,9 +247,10 @@ def main() -> int:
             ordered = sorted(times)
             p50 = statistics.median(ordered) if ordered else float("nan")
             p99 = ordered[int(len(ordered) * 0.99) - 1] if ordered else float("nan")
+            share = 100 * run["committed_rate"] / base if base else 0
             print(
                 f"paced at {paced:,.0f}/s ({label}), QoS 0: "
-                f"committed {run['committed_rate']:,.0f}/s; "
+                f"committed {run['committed_rate']:,.0f}/s = {share:.0f}% of the baseline; "
                 f"publish-to-commit over {len(times):,} sampled updates: p50 {p50:.1f} ms, "
                 f"p99 {p99:.1f} ms"
             )
