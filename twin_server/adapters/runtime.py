@@ -43,10 +43,12 @@ class AdapterRuntime:
         *,
         folder: Path,
         binding_files: Path | None = None,
-        queue_limit: int = 100_000,
-        batch: int = 4000,
-        health_interval: float = 10.0,
+        queue_limit: int,
+        batch: int,
+        health_interval: float,
     ) -> None:
+        """``queue_limit``, ``batch`` and ``health_interval``: the settings ``adapter_queue``,
+        ``adapter_batch`` and ``adapter_health_interval`` (their defaults are kept there)."""
         self.graph = graph
         self.store = store
         self._terms = terms
