@@ -36,8 +36,8 @@ def binding() -> Binding:
 
 
 class Rig:
-    def __init__(self, *, limit: int, batch: int) -> None:
-        self.store = MemoryStore("memory://")
+    def __init__(self, *, limit: int, batch: int, store: MemoryStore | None = None) -> None:
+        self.store = store or MemoryStore("memory://")
         self.graph = TwinGraph(self.store, MemoryBus())
         self.resolver = ContextResolver(fetch_timeout=1, max_bytes=10_000, cache_size=8)
         self.results: list[tuple[str, Applied | Exception]] = []
@@ -118,10 +118,8 @@ class HeldStore(MemoryStore):
 
 
 async def test_the_next_batch_commits_while_one_is_committing() -> None:
-    rig = Rig(limit=100, batch=2)
-    store = rig.store = HeldStore()
-    rig.graph = TwinGraph(store, MemoryBus())
-    rig.ingest = Ingest(rig.graph, rig.terms, rig.done, limit=100, batch=2)
+    store = HeldStore()
+    rig = Rig(limit=100, batch=2, store=store)
     await store.open()
     for n in range(6):
         assert rig.ingest.put(rig.reading(n, n))
